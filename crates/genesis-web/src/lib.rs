@@ -1,1 +1,106 @@
-//! genesis-web
+//! The wasm-bindgen API behind the browser demo.
+//!
+//! The page creates one [`Engine`] asynchronously: it picks a burn device (WebGPU on a
+//! hardware adapter, else the pure-Rust Flex CPU backend) and then runs work on it. Every
+//! tensor read is asynchronous so the same code runs on WebGPU, where synchronous reads are
+//! not allowed.
+
+use burn::tensor::{Device, Tensor, TensorData, module::conv2d, ops::ConvOptions};
+use wasm_bindgen::prelude::*;
+
+mod backend;
+
+pub use backend::{Backend, BackendPreference};
+
+/// A burn device chosen for this page, plus a description of how it was chosen.
+#[wasm_bindgen]
+pub struct Engine {
+    backend: Backend,
+}
+
+#[wasm_bindgen]
+impl Engine {
+    /// Initialises burn. `preference` is `"auto"` (WebGPU on a hardware adapter, else Flex),
+    /// `"webgpu"` (WebGPU even on a software adapter) or `"flex"` (CPU).
+    pub async fn create(preference: &str) -> Result<Engine, JsError> {
+        #[cfg(target_family = "wasm")]
+        console_error_panic_hook::set_once();
+        let preference = BackendPreference::parse(preference).map_err(|e| JsError::new(&e))?;
+        let backend = Backend::init(preference).await;
+        Ok(Engine { backend })
+    }
+
+    /// Short label of the backend in use: `"WebGPU: <adapter>"` or `"CPU (Flex)"`.
+    #[wasm_bindgen(getter)]
+    pub fn backend(&self) -> String {
+        self.backend.label()
+    }
+
+    /// Why this backend was chosen (e.g. the software-adapter fallback), or an empty string.
+    #[wasm_bindgen(getter)]
+    pub fn notice(&self) -> String {
+        self.backend.notice().unwrap_or_default().to_string()
+    }
+
+    /// Runs a small real convolution on the device and returns its 3×3 output, row-major.
+    /// The input is 0..25 as a 5×5 image, the kernel a 3×3 box filter, so each output is the
+    /// sum of a 3×3 window (known in closed form, which the page and tests check).
+    #[wasm_bindgen(js_name = convDemo)]
+    pub async fn conv_demo(&self) -> Result<Vec<f32>, JsError> {
+        conv_demo(self.backend.device()).await.map_err(|e| JsError::new(&e))
+    }
+}
+
+/// The expected result of [`Engine::conv_demo`], computed without burn.
+#[wasm_bindgen(js_name = convDemoExpected)]
+pub fn conv_demo_expected() -> Vec<f32> {
+    let mut out = Vec::with_capacity(9);
+    for i in 0..3 {
+        for j in 0..3 {
+            let window = (i..i + 3).flat_map(|r| (j..j + 3).map(move |c| (r * 5 + c) as f32));
+            out.push(window.sum());
+        }
+    }
+    out
+}
+
+async fn conv_demo(device: &Device) -> Result<Vec<f32>, String> {
+    let input: Vec<f32> = (0..25).map(|v| v as f32).collect();
+    let x = Tensor::<4>::from_data(TensorData::new(input, [1, 1, 5, 5]), device);
+    let w = Tensor::<4>::ones([1, 1, 3, 3], device);
+    let y = conv2d(x, w, None, ConvOptions::new([1, 1], [0, 0], [1, 1], 1));
+    let data = y.into_data_async().await.map_err(|e| format!("reading the result failed: {e:?}"))?;
+    data.to_vec::<f32>().map_err(|e| format!("unexpected result type: {e:?}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+
+    /// Polls a future that completes without waiting (Flex reads are immediate) to the end.
+    fn run_now<F: std::future::Future>(future: F) -> F::Output {
+        let mut future = pin!(future);
+        let mut cx = Context::from_waker(Waker::noop());
+        loop {
+            if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+                return out;
+            }
+        }
+    }
+
+    #[test]
+    fn conv_demo_on_flex_matches_closed_form() {
+        let got = run_now(conv_demo(&Device::flex())).unwrap();
+        assert_eq!(got, conv_demo_expected());
+        assert_eq!(got[0], 54.0);
+    }
+
+    #[test]
+    fn forced_webgpu_natively_falls_back_to_flex_with_notice() {
+        let backend = run_now(Backend::init(BackendPreference::WebGpu));
+        assert_eq!(backend.label(), "CPU (Flex)");
+        assert!(backend.notice().is_some());
+    }
+}

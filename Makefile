@@ -1,0 +1,62 @@
+# Genesis: `make demo` builds and serves the site; `make test` runs every test layer.
+# Both install what is missing first and are quiet when everything is present.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+# One build directory outside the clone, reused between runs (CI included).
+export CARGO_TARGET_DIR ?= /var/cache/genesis/target
+export XDG_RUNTIME_DIR ?= /tmp
+
+WASM := wasm32-unknown-unknown
+WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/version = "\(.*\)"/\1/p;}' Cargo.lock)
+TRUNK_VERSION := 0.21.14
+CHROMEDRIVER := /usr/bin/chromedriver
+WASM_PACKAGES := -p genesis-core -p genesis-nn -p genesis-web
+# wasm-bindgen tests that run in headless Chromium (each crate has a webdriver.json).
+WASM_TEST_PACKAGES := -p genesis-core -p genesis-web
+
+.PHONY: demo test site tools web-tools browser-tools lint unit wasm wasm-test e2e
+
+demo: site
+	@echo "Serving the site on http://127.0.0.1:8080 (Ctrl-C to stop)"
+	python3 -m http.server 8080 --bind 127.0.0.1 --directory dist
+
+test: tools lint unit wasm wasm-test e2e
+	@echo "All test layers passed."
+
+tools: web-tools browser-tools
+
+web-tools:
+	@rustup target list --installed | grep -qx $(WASM) || rustup target add $(WASM)
+	@wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $(WASM_BINDGEN_VERSION)" \
+	  || cargo install -q wasm-bindgen-cli --version "=$(WASM_BINDGEN_VERSION)"
+	@trunk --version 2>/dev/null | grep -qx "trunk $(TRUNK_VERSION)" \
+	  || cargo install -q trunk --version "=$(TRUNK_VERSION)" --locked
+
+browser-tools:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null \
+	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+	@test -d tests/e2e/node_modules/playwright-core \
+	  || (cd tests/e2e && npm ci --silent --no-audit --no-fund)
+
+lint:
+	cargo fmt --all --check
+	cargo clippy -q --release --workspace --all-targets -- -D warnings
+
+unit:
+	cargo test -q --release --workspace
+
+wasm:
+	cargo build -q --release --target $(WASM) $(WASM_PACKAGES)
+
+wasm-test:
+	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=$(CHROMEDRIVER) \
+	  cargo test -q --release --target $(WASM) $(WASM_TEST_PACKAGES)
+
+site: web-tools
+	trunk --quiet build --config Trunk.toml
+	cp -r www/. dist/
+
+e2e: site browser-tools
+	cd tests/e2e && node --test
