@@ -16,7 +16,7 @@ WASM_PACKAGES := -p genesis-core -p genesis-nn -p genesis-web
 # wasm-bindgen tests that run in headless Chromium (each crate has a webdriver.json).
 WASM_TEST_PACKAGES := -p genesis-core -p genesis-web
 
-.PHONY: demo test site tools web-tools browser-tools lint unit wasm wasm-test e2e
+.PHONY: demo test site tools web-tools browser-tools lint unit wasm wasm-test e2e bench-web
 
 demo: site
 	@echo "Serving the site on http://127.0.0.1:8080 (Ctrl-C to stop)"
@@ -52,7 +52,7 @@ wasm:
 
 wasm-test:
 	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=$(CHROMEDRIVER) \
-	  cargo test -q --release --target $(WASM) $(WASM_TEST_PACKAGES)
+	  cargo test --release --target $(WASM) $(WASM_TEST_PACKAGES)
 
 site: web-tools
 	trunk --quiet build --config Trunk.toml
@@ -60,3 +60,7 @@ site: web-tools
 
 e2e: site browser-tools
 	cd tests/e2e && node --test
+
+# Performance of the page in headless Chromium on the CPU backend, as JSON.
+bench-web: site browser-tools
+	@cd tests/e2e && node bench-web.mjs

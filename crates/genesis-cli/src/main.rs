@@ -3,7 +3,16 @@
 
 use clap::{Parser, Subcommand};
 
+mod bench;
+mod export;
+mod font;
+mod grid;
+mod import;
+mod infer;
 mod not_yet;
+mod phantom;
+mod pretrain;
+mod transform;
 
 /// Self-supervised pretraining for medical images: Semantic Genesis and Models Genesis.
 ///
@@ -20,33 +29,39 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Apply the four transforms and both pipelines to an image or volume; write a PNG grid.
-    Transform(not_yet::Args),
+    Transform(transform::Args),
     /// Self-discovery: embed patients, find neighbours, crop recurring anatomy into classes.
     Discover(not_yet::Args),
     /// Pretrain a network by self-restoration (and self-classification).
-    Pretrain(not_yet::Args),
+    Pretrain(pretrain::Args),
     /// Fine-tune pretrained weights for classification or segmentation.
     Finetune(not_yet::Args),
     /// Compute embeddings (pooled bottleneck features) for images or volumes.
     Embed(not_yet::Args),
     /// Import PyTorch or safetensors weights into a burn `.bpk` file.
-    Import(not_yet::Args),
+    Import(import::Args),
     /// Export `.bpk` weights as PyTorch-named safetensors.
-    Export(not_yet::Args),
+    Export(export::Args),
+    /// Run one forward pass of a model on an NPY array and write the output as NPY.
+    Infer(infer::Args),
     /// Measure transform and model speed.
-    Bench(not_yet::Args),
+    Bench(bench::Args),
+    /// Write synthetic chest phantoms: radiograph PNGs (2d) or CT NIfTI volumes (3d).
+    Phantom(phantom::Args),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Transform(a)
-        | Command::Discover(a)
-        | Command::Pretrain(a)
+        Command::Discover(a)
         | Command::Finetune(a)
-        | Command::Embed(a)
-        | Command::Import(a)
-        | Command::Export(a)
-        | Command::Bench(a) => not_yet::run(a),
+        | Command::Embed(a) => not_yet::run(a),
+        Command::Pretrain(a) => pretrain::run(a),
+        Command::Transform(a) => transform::run(a),
+        Command::Bench(a) => bench::run(a),
+        Command::Import(a) => import::run(a),
+        Command::Export(a) => export::run(a),
+        Command::Infer(a) => infer::run(a),
+        Command::Phantom(a) => phantom::run(a),
     }
 }

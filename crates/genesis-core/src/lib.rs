@@ -2,7 +2,17 @@
 //! synthetic phantoms and self-discovery geometry. Pure Rust, no burn: fast to build, test,
 //! fuzz and benchmark, and identical natively and in wasm.
 
+#[cfg(not(target_family = "wasm"))]
+pub mod bench;
+pub mod patches;
+pub mod phantom;
+pub mod pipeline;
+pub mod resize;
 pub mod rng;
+mod scratch;
+pub mod showcase;
+pub mod transforms;
 pub mod volume;
 
+pub use pipeline::{Applied, Pipeline, Preset, Quirks, Sample};
 pub use volume::{Metadata, Modality, Units, Volume, VolumeError};

@@ -20,7 +20,8 @@ fn mix(mut z: u64) -> u64 {
 
 /// FNV-1a hash of a stream name, stable across platforms and releases.
 fn name_hash(name: &str) -> u64 {
-    name.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    name.bytes()
+        .fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// A generator for the draws named `name` at position `parts` (e.g. `[epoch, index]`) of a run

@@ -1,1 +1,35 @@
-//! genesis-nn
+//! genesis-nn: the Genesis networks in burn — 3-D and 2-D U-Nets, the classification head, the
+//! no-skip autoencoder and Semantic Genesis (U-Net + head) — with losses, a train step that
+//! needs no burn-train, and weight import/export. Builds natively and for wasm32.
+//!
+//! Every model implements [`GenesisModel`]: `forward` (restoration), `features` (bottleneck),
+//! `embed` (pooled bottleneck), `classify` (head logits, when there is a head).
+
+pub use burn;
+
+pub mod arch;
+pub mod autoencoder;
+#[cfg(not(target_family = "wasm"))]
+pub mod bench;
+pub mod blocks;
+pub mod encdec;
+pub mod head;
+pub mod loss;
+pub mod model;
+pub mod norm;
+pub mod ops;
+pub mod semantic;
+pub mod step;
+pub mod unet2d;
+pub mod unet3d;
+pub mod weights;
+
+pub use arch::{Arch, ArchSpec, ModelTask};
+pub use autoencoder::{Autoencoder2d, Autoencoder3d, AutoencoderConfig};
+pub use head::{Head, HeadConfig, HeadKind};
+pub use model::{GenesisModel, InputError};
+pub use norm::BnMode;
+pub use semantic::{SemanticGenesis, SemanticGenesis2d, SemanticGenesis3d, SemanticOutput};
+pub use unet2d::{UNet2d, UNet2dConfig};
+pub use unet3d::{UNet3d, UNet3dConfig};
+pub use weights::{LoadReport, WeightsError};

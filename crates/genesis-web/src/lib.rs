@@ -9,8 +9,18 @@ use burn::tensor::{Device, Tensor, TensorData, module::conv2d, ops::ConvOptions}
 use wasm_bindgen::prelude::*;
 
 mod backend;
+mod gallery;
+mod image;
+mod model;
+mod restorer;
+mod trainer;
 
 pub use backend::{Backend, BackendPreference};
+pub use gallery::{Gallery, transform_gallery};
+pub use image::GrayImage;
+pub use model::Triptych;
+pub use restorer::Restorer;
+pub use trainer::Trainer;
 
 /// A burn device chosen for this page, plus a description of how it was chosen.
 #[wasm_bindgen]
@@ -70,7 +80,7 @@ async fn conv_demo(device: &Device) -> Result<Vec<f32>, String> {
     let w = Tensor::<4>::ones([1, 1, 3, 3], device);
     let y = conv2d(x, w, None, ConvOptions::new([1, 1], [0, 0], [1, 1], 1));
     let data = y.into_data_async().await.map_err(|e| format!("reading the result failed: {e:?}"))?;
-    data.to_vec::<f32>().map_err(|e| format!("unexpected result type: {e:?}"))
+    data.try_to_vec::<f32>().map_err(|e| format!("unexpected result type: {e:?}"))
 }
 
 #[cfg(test)]

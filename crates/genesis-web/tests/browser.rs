@@ -1,7 +1,7 @@
 //! Runs the JS-facing API in a real browser (headless Chromium via wasm-bindgen-test-runner).
 #![cfg(target_family = "wasm")]
 
-use genesis_web::{Engine, conv_demo_expected};
+use genesis_web::{Engine, GrayImage, Restorer, Trainer, conv_demo_expected, transform_gallery};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -26,4 +26,61 @@ async fn webgpu_when_forced_runs_the_same_convolution() {
     }
     let got = engine.conv_demo().await.expect("conv runs");
     assert_eq!(got, conv_demo_expected());
+}
+
+const NIH_SAMPLE: &[u8] = include_bytes!("../../../web/assets/samples/00000001_000.png");
+
+#[wasm_bindgen_test]
+fn decodes_a_real_radiograph_and_rejects_garbage() {
+    let image = GrayImage::decode("00000001_000.png", NIH_SAMPLE, 224).expect("decodes");
+    assert_eq!((image.width(), image.height()), (224, 224));
+    let pixels = image.pixels();
+    assert!(pixels.iter().all(|v| (0.0..=1.0).contains(v)));
+    let mean = pixels.iter().sum::<f32>() / pixels.len() as f32;
+    assert!(mean > 0.2 && mean < 0.8, "mean grey {mean}");
+    assert!(GrayImage::decode("notes.txt", b"hello", 224).is_err());
+    assert!(GrayImage::decode("cut.png", &NIH_SAMPLE[..500], 224).is_err());
+}
+
+#[wasm_bindgen_test]
+fn gallery_shows_the_four_transforms_and_pipeline_samples() {
+    let image = GrayImage::phantom(1, 224).expect("phantom");
+    for preset in ["models-genesis", "semantic-genesis"] {
+        let gallery = transform_gallery(&image, preset, 7).expect("gallery");
+        let kinds: Vec<String> = (0..gallery.length()).map(|i| gallery.kind(i)).collect();
+        for kind in ["original", "shuffle", "bezier", "inpaint", "outpaint", "pipeline"] {
+            assert!(kinds.iter().any(|k| k == kind), "{preset}: no {kind} tile in {kinds:?}");
+        }
+        let original = gallery.rgba(0);
+        for i in 1..gallery.length() {
+            assert_eq!(gallery.rgba(i).len(), 224 * 224 * 4);
+            assert_ne!(gallery.rgba(i), original, "tile {} ({}) is unchanged", i, gallery.kind(i));
+        }
+    }
+    assert!(transform_gallery(&image, "nonsense", 7).is_err());
+}
+
+#[wasm_bindgen_test]
+async fn training_on_flex_lowers_the_loss_and_weights_round_trip() {
+    let mut trainer = Trainer::create("flex", 3).await.expect("trainer");
+    let image = GrayImage::decode("00000001_000.png", NIH_SAMPLE, 224).expect("decodes");
+    trainer.add_image(image.width(), image.height(), image.pixels()).expect("image");
+    let first = trainer.train(3).await.expect("train");
+    let mut last = Vec::new();
+    for _ in 0..6 {
+        last = trainer.train(3).await.expect("train");
+    }
+    let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
+    assert!(mean(&last) < mean(&first), "loss did not fall: {first:?} → {last:?}");
+    assert_eq!(trainer.step(), 21);
+    let preview = trainer.preview().await.expect("preview");
+    assert_eq!(preview.rgba(1).len(), 64 * 64 * 4);
+
+    let weights = trainer.weights().await.expect("weights");
+    let restorer = Restorer::create("flex", weights.clone()).await.expect("restorer");
+    let restored = restorer.restore(&image, 1).await.expect("restore");
+    assert!(restored.mse().is_finite());
+    assert_eq!(restorer.embed(&image).await.expect("embed").len(), 64);
+    trainer.load_weights(weights).expect("reload");
+    assert!(trainer.load_weights(vec![1, 2, 3]).is_err());
 }

@@ -1,0 +1,79 @@
+//! `genesis import`: read PyTorch (`.pt`/`.pth`), safetensors or `.bpk` weights into a model
+//! and save them as `.bpk` (or `.safetensors`), printing which keys matched.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use genesis_nn::burn::module::Module;
+use genesis_nn::burn::tensor::Device;
+use genesis_nn::weights::{load_file, save_file};
+use genesis_nn::{Arch, ArchSpec, BnMode, GenesisModel, ModelTask};
+
+/// Which model the weights belong to.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ArchArgs {
+    /// Architecture: unet3d, unet2d, autoencoder3d, autoencoder2d, semantic3d, semantic2d.
+    #[arg(long, default_value = "unet3d")]
+    pub arch: Arch,
+    /// Width of the first block (32 in the released models).
+    #[arg(long, default_value_t = 32)]
+    pub base: usize,
+    /// Encoder levels of the 2-D and autoencoder models.
+    #[arg(long, default_value_t = 4)]
+    pub depth: usize,
+    /// Classes of the Semantic Genesis head.
+    #[arg(long, default_value_t = 44)]
+    pub classes: usize,
+}
+
+impl ArchArgs {
+    /// The model specification with batch-norm mode `bn_mode`.
+    pub fn spec(&self, bn_mode: BnMode) -> ArchSpec {
+        ArchSpec { arch: self.arch, base: self.base, depth: self.depth, classes: self.classes, bn_mode }
+    }
+}
+
+/// Arguments of `genesis import`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Weights to read: `.pt`/`.pth` (a dict with `state_dict`, or a bare state dict;
+    /// `module.` prefixes are stripped), `.safetensors` with PyTorch names, or `.bpk`.
+    pub input: PathBuf,
+    #[command(flatten)]
+    pub model: ArchArgs,
+    /// Output file: `.bpk` (burn) or `.safetensors` (PyTorch names).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Accept files that lack some of the model's parameters (they keep their initial values).
+    #[arg(long)]
+    pub partial: bool,
+}
+
+/// Loads `input` into the model and saves it to `out`.
+struct Convert<'a> {
+    input: &'a Path,
+    out: &'a Path,
+    partial: bool,
+}
+
+impl ModelTask for Convert<'_> {
+    type Output = anyhow::Result<()>;
+    fn run<M: Module + GenesisModel<D>, const D: usize>(self, model: M) -> anyhow::Result<()> {
+        let (model, report) = load_file(model, self.input, self.partial)?;
+        print!("{}: {report}", self.input.display());
+        save_file(&model, self.out).with_context(|| format!("writing {}", self.out.display()))?;
+        println!("wrote {}", self.out.display());
+        Ok(())
+    }
+}
+
+/// Converts between weight formats through the model named by `model` (so names and shapes are
+/// checked on the way).
+pub fn convert(input: &Path, model: &ArchArgs, out: &Path, partial: bool) -> anyhow::Result<()> {
+    model.spec(BnMode::Batch).with_model(&Device::flex(), Convert { input, out, partial })
+}
+
+/// Runs `genesis import`.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    convert(&args.input, &args.model, &args.out, args.partial)
+}

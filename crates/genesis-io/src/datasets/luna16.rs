@@ -1,0 +1,337 @@
+//! LUNA16 → a cache of 64×64×32 Models Genesis cubes (spec §3.1), written as NPY shards
+//! with a JSON manifest.
+//!
+//! Scans are `subset*/**/*.mhd` under the root, sorted. Each scan is read, treated as CT,
+//! normalized (HU [-1000, 1000] → [0, 1]) and passed to
+//! [`genesis_core::patches::extract_cubes`] with a generator seeded by the run seed and the
+//! scan's relative path, so a scan gives the same cubes whatever the partition or the order.
+//! Cubes are buffered only until a shard holds `shard_size` (whole scans are never split),
+//! then written as `shard-<I>of<N>-<k>.npy` (`f32`, shape `[n, 64, 64, 32]`) followed by the
+//! manifest `manifest-<I>of<N>.json`; a rerun skips the scans the manifest lists. `--shard
+//! I/N` partitions (scan `k` goes to partition `k mod N`) can run in parallel in one folder.
+
+use std::path::{Path, PathBuf};
+
+use genesis_core::patches::{CubeConfig, extract_cubes};
+use genesis_core::{Modality, Units, Volume};
+use serde::{Deserialize, Serialize};
+
+use crate::{Conventions, IoError};
+
+/// Partition `index` of `count` (`"I/N"` on command lines).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Partition {
+    /// This partition, `0..count`.
+    pub index: usize,
+    /// Number of partitions.
+    pub count: usize,
+}
+
+impl Default for Partition {
+    fn default() -> Self {
+        Self { index: 0, count: 1 }
+    }
+}
+
+impl std::str::FromStr for Partition {
+    type Err = String;
+
+    /// Parses `"I/N"` with `I < N`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let parsed = s
+            .split_once('/')
+            .and_then(|(i, n)| Some((i.trim().parse().ok()?, n.trim().parse().ok()?)));
+        match parsed {
+            Some((index, count)) if index < count => Ok(Self { index, count }),
+            _ => Err(format!("partition {s:?} must be I/N with 0 <= I < N, e.g. 0/4")),
+        }
+    }
+}
+
+impl Partition {
+    /// Tag used in file names, e.g. `0of4`.
+    fn tag(&self) -> String {
+        format!("{}of{}", self.index, self.count)
+    }
+}
+
+/// Options of an extraction run; recorded in the manifest and checked on resume.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ExtractConfig {
+    /// Cube sampler (spec §3.1 defaults).
+    pub cubes: CubeConfig,
+    /// Cubes per shard (at least; whole scans are kept together).
+    pub shard_size: usize,
+    /// Run seed.
+    pub seed: u64,
+}
+
+impl Default for ExtractConfig {
+    fn default() -> Self {
+        Self { cubes: CubeConfig::default(), shard_size: 256, seed: 0 }
+    }
+}
+
+/// What happened to one scan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScanRecord {
+    /// Path relative to the LUNA16 root.
+    pub name: String,
+    /// Cubes kept.
+    pub cubes: usize,
+    /// Shard holding them (`None` when no cube was kept).
+    pub shard: Option<String>,
+    /// Why the scan gave no cubes, if it failed to load.
+    pub error: Option<String>,
+}
+
+/// One shard file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardRecord {
+    /// File name inside the cache folder.
+    pub file: String,
+    /// Cubes in the file.
+    pub cubes: usize,
+}
+
+/// The manifest of one partition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Options the cubes were made with.
+    pub config: ExtractConfig,
+    /// The partition.
+    pub partition: Partition,
+    /// Shards written so far.
+    pub shards: Vec<ShardRecord>,
+    /// Scans done so far.
+    pub scans: Vec<ScanRecord>,
+}
+
+/// The `.mhd` scans under `subset*` folders of `root`, sorted.
+pub fn scans(root: &Path) -> Result<Vec<PathBuf>, IoError> {
+    let subsets = std::fs::read_dir(root)
+        .map_err(|e| IoError::os(root, "listing", e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_dir() && p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("subset"))
+        });
+    let mut out = Vec::new();
+    for subset in subsets {
+        out.extend(super::walk(&subset, &|p| {
+            p.extension().is_some_and(|e| e.eq_ignore_ascii_case("mhd"))
+        })?);
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Reads a scan as CT and normalizes it to [0, 1].
+fn load_ct(path: &Path) -> Result<Volume, IoError> {
+    let mut volume = crate::load(path)?;
+    volume.meta.modality = Modality::Ct;
+    volume.meta.units = Units::Hounsfield;
+    Conventions::default().normalize(&mut volume);
+    Ok(volume)
+}
+
+/// Extracts the cubes of this partition's scans under `root` into `out`, resuming from its
+/// manifest; returns the manifest.
+pub fn extract(
+    root: &Path,
+    out: &Path,
+    config: &ExtractConfig,
+    partition: Partition,
+) -> Result<Manifest, IoError> {
+    if partition.count == 0 || partition.index >= partition.count || config.shard_size == 0 {
+        return Err(IoError::Dataset {
+            file: out.to_path_buf(),
+            detail: "invalid partition or shard size".into(),
+        });
+    }
+    std::fs::create_dir_all(out).map_err(|e| IoError::os(out, "creating", e))?;
+    let manifest_path = out.join(format!("manifest-{}.json", partition.tag()));
+    let mut manifest = if manifest_path.exists() {
+        let m = read_manifest(&manifest_path)?;
+        if m.config != *config || m.partition != partition {
+            return Err(IoError::Dataset {
+                file: manifest_path,
+                detail: "made with other options; use a fresh folder or the same options".into(),
+            });
+        }
+        m
+    } else {
+        Manifest { config: *config, partition, shards: Vec::new(), scans: Vec::new() }
+    };
+    let all = scans(root)?;
+    if all.is_empty() {
+        return Err(IoError::Dataset {
+            file: root.to_path_buf(),
+            detail: "no subset*/…/*.mhd scans".into(),
+        });
+    }
+    let mut buffer: Vec<Volume> = Vec::new();
+    let mut pending: Vec<ScanRecord> = Vec::new();
+    for (k, path) in all.iter().enumerate() {
+        let name = path.strip_prefix(root).unwrap_or(path).to_string_lossy().into_owned();
+        if k % partition.count != partition.index || manifest.scans.iter().any(|s| s.name == name) {
+            continue;
+        }
+        let mut rng = genesis_core::rng::stream(config.seed, &format!("luna16-cubes:{name}"), &[]);
+        let record = match load_ct(path) {
+            Ok(volume) => {
+                let cubes = extract_cubes(&volume, &config.cubes, &mut rng);
+                let count = cubes.len();
+                buffer.extend(cubes);
+                ScanRecord { name, cubes: count, shard: None, error: None }
+            }
+            Err(e) => ScanRecord { name, cubes: 0, shard: None, error: Some(e.to_string()) },
+        };
+        pending.push(record);
+        if buffer.len() >= config.shard_size {
+            flush(out, &manifest_path, &mut manifest, &mut buffer, &mut pending)?;
+        }
+    }
+    flush(out, &manifest_path, &mut manifest, &mut buffer, &mut pending)?;
+    Ok(manifest)
+}
+
+/// Writes the buffered cubes as the next shard, then the manifest with the pending scans.
+fn flush(
+    out: &Path,
+    manifest_path: &Path,
+    manifest: &mut Manifest,
+    buffer: &mut Vec<Volume>,
+    pending: &mut Vec<ScanRecord>,
+) -> Result<(), IoError> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    if !buffer.is_empty() {
+        let file = format!("shard-{}-{:05}.npy", manifest.partition.tag(), manifest.shards.len());
+        let [x, y, z] = buffer[0].shape();
+        let data: Vec<f32> = buffer.iter().flat_map(|c| c.data().iter().copied()).collect();
+        crate::fsutil::write_atomic(
+            &out.join(&file),
+            &crate::npy::encode(&[buffer.len(), x, y, z], &data),
+        )?;
+        manifest.shards.push(ShardRecord { file: file.clone(), cubes: buffer.len() });
+        for record in pending.iter_mut().filter(|r| r.cubes > 0) {
+            record.shard = Some(file.clone());
+        }
+        buffer.clear();
+    }
+    manifest.scans.append(pending);
+    let text = serde_json::to_string_pretty(manifest)
+        .map_err(|e| IoError::corrupt(manifest_path, "manifest", e.to_string()))?;
+    crate::fsutil::write_atomic(manifest_path, text.as_bytes())
+}
+
+/// Reads one manifest file.
+fn read_manifest(path: &Path) -> Result<Manifest, IoError> {
+    let text = std::fs::read_to_string(path).map_err(|e| IoError::os(path, "reading", e))?;
+    serde_json::from_str(&text).map_err(|e| IoError::corrupt(path, "manifest", e.to_string()))
+}
+
+/// A cube cache folder: every partition's manifest, read back one shard at a time.
+#[derive(Debug, Clone)]
+pub struct CubeCache {
+    dir: PathBuf,
+    shards: Vec<ShardRecord>,
+}
+
+impl CubeCache {
+    /// Opens the `manifest-*.json` files of `dir`.
+    pub fn open(dir: &Path) -> Result<Self, IoError> {
+        let manifests = super::walk(dir, &|p| {
+            p.parent() == Some(dir)
+                && p.file_name().is_some_and(|n| {
+                    let n = n.to_string_lossy();
+                    n.starts_with("manifest-") && n.ends_with(".json")
+                })
+        })?;
+        let mut shards = Vec::new();
+        for m in &manifests {
+            shards.extend(read_manifest(m)?.shards);
+        }
+        if shards.is_empty() {
+            return Err(IoError::Dataset {
+                file: dir.to_path_buf(),
+                detail: "no cube shards (run the extraction first)".into(),
+            });
+        }
+        Ok(Self { dir: dir.to_path_buf(), shards })
+    }
+
+    /// Total number of cubes.
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.cubes).sum()
+    }
+
+    /// True when the cache holds no cube (never, for an opened cache).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The shards, in manifest order.
+    pub fn shards(&self) -> &[ShardRecord] {
+        &self.shards
+    }
+
+    /// Loads shard `index` as its cubes.
+    pub fn load_shard(&self, index: usize) -> Result<Vec<Volume>, IoError> {
+        let record = self.shards.get(index).ok_or_else(|| IoError::Dataset {
+            file: self.dir.clone(),
+            detail: format!("shard {index} out of range ({} shards)", self.shards.len()),
+        })?;
+        let path = self.dir.join(&record.file);
+        let array = crate::npy::parse(&path, &crate::limits::read_file(&path)?)?;
+        let &[n, x, y, z] = array.shape.as_slice() else {
+            return Err(IoError::corrupt(
+                &path,
+                "cube shard",
+                format!("shape {:?} is not [n, x, y, z]", array.shape),
+            ));
+        };
+        if n != record.cubes {
+            return Err(IoError::corrupt(
+                &path,
+                "cube shard",
+                format!("{n} cubes, manifest says {}", record.cubes),
+            ));
+        }
+        let size = x * y * z;
+        array
+            .data
+            .chunks_exact(size)
+            .map(|c| {
+                let mut v =
+                    Volume::new([x, y, z], c.to_vec()).map_err(|e| IoError::volume(&path, e))?;
+                v.meta.modality = Modality::Ct;
+                v.meta.units = Units::Unit;
+                Ok(v)
+            })
+            .collect()
+    }
+
+    /// Streams every cube, holding one shard in memory at a time.
+    pub fn cubes(&self) -> impl Iterator<Item = Result<Volume, IoError>> + '_ {
+        (0..self.shards.len()).flat_map(move |i| match self.load_shard(i) {
+            Ok(cubes) => cubes.into_iter().map(Ok).collect::<Vec<_>>(),
+            Err(e) => vec![Err(e)],
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partitions_parse() {
+        assert_eq!("1/4".parse::<Partition>(), Ok(Partition { index: 1, count: 4 }));
+        assert!("4/4".parse::<Partition>().is_err());
+        assert!("x".parse::<Partition>().is_err());
+        assert_eq!(Partition::default().tag(), "0of1");
+    }
+}

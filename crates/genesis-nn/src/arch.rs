@@ -1,0 +1,101 @@
+//! Architectures by name, for front ends that pick a model at run time (`--arch unet3d`).
+
+use std::fmt;
+use std::str::FromStr;
+
+use burn::module::Module;
+use burn::tensor::Device;
+
+use crate::head::HeadConfig;
+use crate::model::GenesisModel;
+use crate::norm::BnMode;
+use crate::semantic::{SemanticGenesis2d, SemanticGenesis3d};
+use crate::{AutoencoderConfig, UNet2dConfig, UNet3dConfig};
+
+/// A model family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arch {
+    /// The Models Genesis 3-D U-Net (spec §5.1).
+    Unet3d,
+    /// The 2-D U-Net.
+    Unet2d,
+    /// The 3-D no-skip autoencoder (spec §5.4).
+    Autoencoder3d,
+    /// The 2-D no-skip autoencoder.
+    Autoencoder2d,
+    /// Semantic Genesis 3-D: U-Net + head (spec §5.3).
+    Semantic3d,
+    /// Semantic Genesis 2-D.
+    Semantic2d,
+}
+
+/// The names `FromStr` accepts, in order.
+pub const ARCH_NAMES: [&str; 6] = ["unet3d", "unet2d", "autoencoder3d", "autoencoder2d", "semantic3d", "semantic2d"];
+
+const ARCHES: [Arch; 6] =
+    [Arch::Unet3d, Arch::Unet2d, Arch::Autoencoder3d, Arch::Autoencoder2d, Arch::Semantic3d, Arch::Semantic2d];
+
+impl FromStr for Arch {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        ARCH_NAMES
+            .iter()
+            .position(|n| *n == s)
+            .map(|i| ARCHES[i])
+            .ok_or_else(|| format!("unknown architecture '{s}'; expected one of {}", ARCH_NAMES.join(", ")))
+    }
+}
+
+impl fmt::Display for Arch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let i = ARCHES.iter().position(|a| a == self).unwrap_or(0);
+        f.write_str(ARCH_NAMES[i])
+    }
+}
+
+/// A fully specified model: family, width, depth, classes and batch-norm mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArchSpec {
+    /// The family.
+    pub arch: Arch,
+    /// Width of the first block (32 in the released models).
+    pub base: usize,
+    /// Encoder levels for the 2-D and autoencoder models (the 3-D U-Net always has 4).
+    pub depth: usize,
+    /// Classes of the Semantic Genesis head.
+    pub classes: usize,
+    /// Batch-norm statistics at inference.
+    pub bn_mode: BnMode,
+}
+
+impl ArchSpec {
+    /// The released configuration of `arch`: base 32, depth 4, 44 classes, batch statistics.
+    pub fn new(arch: Arch) -> Self {
+        Self { arch, base: 32, depth: 4, classes: 44, bn_mode: BnMode::Batch }
+    }
+
+    /// Builds the model and hands it to `task`.
+    pub fn with_model<T: ModelTask>(&self, device: &Device, task: T) -> T::Output {
+        let Self { base, depth, bn_mode, .. } = *self;
+        let head = HeadConfig::new(0, self.classes);
+        let unet2d = UNet2dConfig::new().with_base(base).with_depth(depth).with_bn_mode(bn_mode);
+        let unet3d = UNet3dConfig::new().with_base(base).with_bn_mode(bn_mode);
+        let ae = AutoencoderConfig::new().with_base(base).with_depth(depth).with_bn_mode(bn_mode);
+        match self.arch {
+            Arch::Unet3d => task.run(unet3d.init(device)),
+            Arch::Unet2d => task.run(unet2d.init(device)),
+            Arch::Autoencoder3d => task.run(ae.init3d(device)),
+            Arch::Autoencoder2d => task.run(ae.init2d(device)),
+            Arch::Semantic3d => task.run(SemanticGenesis3d::new3d(&unet3d, &head, device)),
+            Arch::Semantic2d => task.run(SemanticGenesis2d::new2d(&unet2d, &head, device)),
+        }
+    }
+}
+
+/// Work to do on a model whose type is chosen at run time (see [`ArchSpec::with_model`]).
+pub trait ModelTask {
+    /// What the work returns.
+    type Output;
+    /// Does the work on `model`, a network over rank-`D` tensors.
+    fn run<M: Module + GenesisModel<D>, const D: usize>(self, model: M) -> Self::Output;
+}

@@ -1,0 +1,96 @@
+//! The contract every Genesis network follows, and input-shape checks.
+
+use burn::tensor::Tensor;
+
+use crate::blocks::global_avg_pool;
+use crate::norm::BnMode;
+
+/// A wrong input shape for a model.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InputError {
+    /// The tensor rank does not match the model.
+    #[error("input has rank {found} but the model takes rank {expected} ([N, C, spatial…])")]
+    Rank {
+        /// Rank the model takes.
+        expected: usize,
+        /// Rank given.
+        found: usize,
+    },
+    /// The channel axis does not match the model.
+    #[error("input has {found} channels but the model takes {expected}")]
+    Channels {
+        /// Channels the model takes.
+        expected: usize,
+        /// Channels given.
+        found: usize,
+    },
+    /// A spatial size is not a multiple of 2^(number of poolings).
+    #[error("input spatial size {shape:?} must be divisible by {divisor} on every axis (the net pools {poolings} times)")]
+    NotDivisible {
+        /// The spatial sizes given.
+        shape: Vec<usize>,
+        /// The required divisor.
+        divisor: usize,
+        /// Number of 2× poolings.
+        poolings: usize,
+    },
+}
+
+/// Checks `[N, C, S…]` dims against a model taking `channels` inputs and pooling `poolings` times.
+pub fn check_input(dims: &[usize], channels: usize, poolings: usize) -> Result<(), InputError> {
+    let found = dims.get(1).copied().unwrap_or(0);
+    if found != channels {
+        return Err(InputError::Channels { expected: channels, found });
+    }
+    let divisor = 1 << poolings;
+    let spatial = dims.get(2..).unwrap_or(&[]);
+    if spatial.iter().any(|&s| s == 0 || s % divisor != 0) {
+        return Err(InputError::NotDivisible { shape: spatial.to_vec(), divisor, poolings });
+    }
+    Ok(())
+}
+
+/// The uniform interface of the Genesis models over `[N, C, S…]` tensors of rank `D`.
+pub trait GenesisModel<const D: usize> {
+    /// The restoration output (sigmoid, same spatial size as the input) and the bottleneck
+    /// feature map, from one pass.
+    fn forward_features(&self, x: Tensor<D>) -> (Tensor<D>, Tensor<D>);
+
+    /// The bottleneck feature map (encoder only).
+    fn features(&self, x: Tensor<D>) -> Tensor<D>;
+
+    /// Input channels.
+    fn in_channels(&self) -> usize;
+
+    /// Number of 2× poolings (inputs must be divisible by 2 to this power).
+    fn poolings(&self) -> usize;
+
+    /// The batch-norm mode in use.
+    fn bn_mode(&self) -> BnMode;
+
+    /// Switches the batch-norm mode.
+    fn set_bn_mode(&mut self, mode: BnMode);
+
+    /// The restoration output.
+    fn forward(&self, x: Tensor<D>) -> Tensor<D> {
+        self.forward_features(x).0
+    }
+
+    /// The bottleneck, globally average-pooled: `[N, C_bottleneck]`.
+    fn embed(&self, x: Tensor<D>) -> Tensor<2> {
+        global_avg_pool(self.features(x))
+    }
+
+    /// Class logits `[N, classes]`, for models with a classification head; `None` otherwise.
+    fn classify(&self, _x: Tensor<D>) -> Option<Tensor<2>> {
+        None
+    }
+
+    /// Checks an input's dims before a pass.
+    fn check_input(&self, dims: &[usize]) -> Result<(), InputError> {
+        if dims.len() != D {
+            return Err(InputError::Rank { expected: D, found: dims.len() });
+        }
+        check_input(dims, self.in_channels(), self.poolings())
+    }
+}

@@ -1,0 +1,153 @@
+//! Weights in and out: burn's Burnpack (`.bpk`, bytes or files), PyTorch checkpoints (`.pt`,
+//! native only) and PyTorch-named safetensors, with a report of what matched.
+
+use std::fmt;
+
+use burn::module::Module;
+use burn::store::{
+    ApplyError, ApplyResult, BurnToPyTorchAdapter, BurnpackStore, ModuleSnapshot, ModuleStore,
+    PyTorchToBurnAdapter, SafetensorsStore,
+};
+use burn::tensor::Bytes;
+
+/// A failure to read, match or write weights.
+#[derive(Debug, thiserror::Error)]
+pub enum WeightsError {
+    /// The container could not be read or written.
+    #[error("{source_name}: {message}")]
+    Format {
+        /// File name or "bytes".
+        source_name: String,
+        /// What the store said.
+        message: String,
+    },
+    /// Tensors exist under the model's names but with other shapes.
+    #[error(
+        "{source_name}: the weights do not fit this model ({}); check --arch and the model's width, depth and classes",
+        .mismatches.join("; ")
+    )]
+    Shape {
+        /// File name or "bytes".
+        source_name: String,
+        /// One line per mismatching tensor.
+        mismatches: Vec<String>,
+    },
+    /// Parameters of the model are absent from the file.
+    #[error(
+        "{source_name}: {} model parameters are missing from the file (first: {}); is it the right architecture?",
+        .missing.len(), .missing.first().map(String::as_str).unwrap_or("")
+    )]
+    Missing {
+        /// File name or "bytes".
+        source_name: String,
+        /// The missing parameter paths.
+        missing: Vec<String>,
+    },
+    /// A file could not be read or written.
+    #[cfg(not(target_family = "wasm"))]
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+/// Which parameters a load matched.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    /// Model parameters set from the file.
+    pub loaded: Vec<String>,
+    /// Model parameters the file lacks (left at their initial values).
+    pub missing: Vec<String>,
+    /// File tensors no parameter took (e.g. `num_batches_tracked`, optimiser state).
+    pub unused: Vec<String>,
+}
+
+impl fmt::Display for LoadReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "loaded {} tensors, missing {}, unused {}", self.loaded.len(), self.missing.len(), self.unused.len())?;
+        for key in &self.missing {
+            writeln!(f, "  missing: {key}")?;
+        }
+        for key in &self.unused {
+            writeln!(f, "  unused:  {key}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Turns a store's result into a report, or an error on shape mismatches and (unless
+/// `partial`) missing parameters.
+fn report(source_name: &str, result: ApplyResult, partial: bool) -> Result<LoadReport, WeightsError> {
+    let mismatches: Vec<String> = result
+        .errors
+        .iter()
+        .map(|e| match e {
+            ApplyError::ShapeMismatch { path, expected, found } => {
+                format!("{path}: model {:?}, file {:?}", expected.as_slice(), found.as_slice())
+            }
+            other => other.to_string(),
+        })
+        .collect();
+    if !mismatches.is_empty() {
+        return Err(WeightsError::Shape { source_name: source_name.into(), mismatches });
+    }
+    let missing: Vec<String> = result.missing.into_iter().map(|(path, _)| path).collect();
+    if !partial && !missing.is_empty() {
+        return Err(WeightsError::Missing { source_name: source_name.into(), missing });
+    }
+    Ok(LoadReport { loaded: result.applied, missing, unused: result.unused })
+}
+
+/// Loads `model` from any store, mapping its errors.
+fn load<M: Module, S: ModuleStore>(
+    mut model: M,
+    store: &mut S,
+    source_name: &str,
+    partial: bool,
+) -> Result<(M, LoadReport), WeightsError> {
+    let result = model
+        .load_from(store)
+        .map_err(|e| WeightsError::Format { source_name: source_name.into(), message: e.to_string() })?;
+    Ok((model, report(source_name, result, partial)?))
+}
+
+/// Serialises `model` as Burnpack bytes (burn's native format; works in the browser).
+pub fn to_burnpack<M: Module>(model: &M) -> Result<Vec<u8>, WeightsError> {
+    let mut store = BurnpackStore::from_bytes(None);
+    let fail = |e: &dyn fmt::Display| WeightsError::Format { source_name: "bytes".into(), message: e.to_string() };
+    model.save_into(&mut store).map_err(|e| fail(&e))?;
+    Ok(store.get_bytes().map_err(|e| fail(&e))?.to_vec())
+}
+
+/// Loads Burnpack bytes into `model`; `partial` accepts missing parameters.
+pub fn from_burnpack<M: Module>(model: M, bytes: Vec<u8>, partial: bool) -> Result<(M, LoadReport), WeightsError> {
+    let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(bytes))).validate(false).allow_partial(true);
+    load(model, &mut store, "burnpack bytes", partial)
+}
+
+/// Serialises `model` as safetensors with PyTorch names and layouts (`bn1.weight`, Linear
+/// weights `[out, in]`), loadable by `UNet3D().load_state_dict` for the 3-D U-Net.
+pub fn to_safetensors<M: Module>(model: &M) -> Result<Vec<u8>, WeightsError> {
+    let mut store = SafetensorsStore::from_bytes(None).with_to_adapter(BurnToPyTorchAdapter);
+    let fail = |e: &dyn fmt::Display| WeightsError::Format { source_name: "bytes".into(), message: e.to_string() };
+    model.save_into(&mut store).map_err(|e| fail(&e))?;
+    store.get_bytes().map_err(|e| fail(&e))
+}
+
+/// Loads PyTorch-named safetensors into `model` (a `module.` prefix is stripped).
+pub fn from_safetensors<M: Module>(model: M, bytes: Vec<u8>, partial: bool) -> Result<(M, LoadReport), WeightsError> {
+    let mut store = SafetensorsStore::from_bytes(Some(bytes))
+        .with_from_adapter(PyTorchToBurnAdapter)
+        .with_key_remapping(r"^module\.", "")
+        .validate(false)
+        .allow_partial(true);
+    load(model, &mut store, "safetensors bytes", partial)
+}
+
+#[cfg(not(target_family = "wasm"))]
+mod files;
+#[cfg(not(target_family = "wasm"))]
+pub use files::{WeightFormat, import_pytorch, load_file, save_file};

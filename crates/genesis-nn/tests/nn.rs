@@ -1,0 +1,9 @@
+//! Integration tests of genesis-nn (one binary to keep link time down).
+
+mod nn {
+    pub mod common;
+    mod models;
+    mod ops;
+    mod train;
+    mod weights;
+}

@@ -1,0 +1,96 @@
+//! Burnpack and safetensors round trips, PyTorch import, and the parity test against the
+//! PyTorch reference (fixtures from tests/parity/make_unet3d_fixture.py).
+
+use std::path::PathBuf;
+
+use burn::store::ModuleSnapshot;
+use genesis_nn::weights::{from_burnpack, from_safetensors, import_pytorch, to_burnpack, to_safetensors};
+use genesis_nn::{BnMode, GenesisModel, UNet3d, UNet3dConfig, WeightsError};
+
+use super::common::{device, max_abs_diff, random, tensor, values};
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/parity").join(name)
+}
+
+fn read_f32(name: &str) -> Vec<f32> {
+    let bytes = std::fs::read(fixture(name)).unwrap_or_default();
+    bytes.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+}
+
+fn fresh(base: usize, seed: u64) -> UNet3d {
+    UNet3dConfig::new().with_base(base).init(&device(seed))
+}
+
+#[test]
+fn burnpack_round_trip_restores_outputs() {
+    let dev = device(20);
+    let model = fresh(2, 21);
+    let x = random([1, 1, 8, 8, 8], &dev);
+    let bytes = to_burnpack(&model).unwrap_or_default();
+    let (loaded, report) = from_burnpack(fresh(2, 22), bytes, false).expect("burnpack loads");
+    assert!(report.missing.is_empty() && report.unused.is_empty(), "{report}");
+    assert!(max_abs_diff(&values(&model.forward(x.clone())), &values(&loaded.forward(x))) < 1e-6);
+}
+
+#[test]
+fn safetensors_use_pytorch_names_and_round_trip() {
+    let dev = device(23);
+    let model = fresh(2, 24);
+    let bytes = to_safetensors(&model).unwrap_or_default();
+    let mut store = burn::store::SafetensorsStore::from_bytes(Some(bytes.clone()));
+    let keys = burn::store::ModuleStore::keys(&mut store).unwrap_or_default();
+    assert!(keys.iter().any(|k| k == "down_tr64.ops.0.bn1.weight"), "{keys:?}");
+    assert!(!keys.iter().any(|k| k.ends_with("gamma")));
+    let (loaded, _) = from_safetensors(fresh(2, 25), bytes, false).expect("safetensors load");
+    let x = random([1, 1, 8, 8, 8], &dev);
+    assert!(max_abs_diff(&values(&model.forward(x.clone())), &values(&loaded.forward(x))) < 1e-6);
+}
+
+#[test]
+fn shape_mismatch_fails_with_the_tensor_named() {
+    let bytes = to_burnpack(&fresh(2, 26)).unwrap_or_default();
+    match from_burnpack(fresh(3, 27), bytes, false) {
+        Err(err @ WeightsError::Shape { .. }) => {
+            let msg = err.to_string();
+            assert!(msg.contains("down_tr64.ops.0.conv1.weight"), "{msg}");
+        }
+        other => panic!("expected a shape error, got {other:?}"),
+    }
+}
+
+fn parity(model: UNet3d, expected: &str, mode: BnMode) {
+    let dev = device(0);
+    let x = tensor(read_f32("input.f32"), [2, 1, 16, 16, 8], &dev);
+    let mut model = model;
+    model.set_bn_mode(mode);
+    let want = read_f32(expected);
+    assert_eq!(want.len(), 2 * 16 * 16 * 8, "fixture {expected} missing or truncated");
+    let err = max_abs_diff(&values(&model.forward(x)), &want);
+    assert!(err <= 1e-4, "{expected}: max abs error {err}");
+}
+
+#[test]
+fn pytorch_checkpoint_reproduces_reference_outputs_in_both_bn_modes() {
+    let (model, report) = import_pytorch(fresh(3, 28), &fixture("unet3d_base3.pt"), false).expect("import");
+    assert!(report.missing.is_empty(), "{report}");
+    assert!(report.unused.iter().all(|k| k.ends_with("num_batches_tracked")), "{report}");
+    assert_eq!(report.loaded.len(), model.collect(None, None, false).len());
+    parity(model.clone(), "out_base3_batch.f32", BnMode::Batch);
+    parity(model, "out_base3_running.f32", BnMode::Running);
+}
+
+#[test]
+fn legacy_pickle_bare_state_dict_imports() {
+    let (model, report) = import_pytorch(fresh(1, 29), &fixture("unet3d_base1_legacy.pt"), false).expect("import");
+    assert!(report.missing.is_empty(), "{report}");
+    parity(model, "out_base1_batch.f32", BnMode::Batch);
+}
+
+#[test]
+fn safetensors_export_of_imported_weights_keeps_parity() {
+    let (model, _) = import_pytorch(fresh(3, 30), &fixture("unet3d_base3.pt"), false).expect("import");
+    let bytes = to_safetensors(&model).unwrap_or_default();
+    let (reloaded, _) = from_safetensors(fresh(3, 31), bytes, false).expect("reload");
+    parity(reloaded, "out_base3_running.f32", BnMode::Running);
+}

@@ -1,0 +1,64 @@
+//! Inference with shipped pretrained weights: restore a damaged image, embed an image.
+
+use burn::tensor::Device;
+use genesis_core::pipeline::{Applied, Pipeline, Preset, Quirks};
+use genesis_nn::{GenesisModel, UNet2d, weights};
+use wasm_bindgen::prelude::*;
+
+use crate::backend::{Backend, BackendPreference};
+use crate::image::GrayImage;
+use crate::model::{Triptych, batch_tensor, read_image, web_unet};
+
+/// A pretrained U-Net ready for inference.
+#[wasm_bindgen]
+pub struct Restorer {
+    backend: Backend,
+    device: Device,
+    model: UNet2d,
+}
+
+#[wasm_bindgen]
+impl Restorer {
+    /// Loads Burnpack weights of the page's U-Net onto the preferred backend and warms it up.
+    pub async fn create(preference: &str, weights: Vec<u8>) -> Result<Restorer, JsError> {
+        let preference = BackendPreference::parse(preference).map_err(|e| JsError::new(&e))?;
+        let backend = Backend::init(preference).await;
+        let device = backend.device().clone();
+        let (model, _report) = weights::from_burnpack(web_unet(&device), weights, false)?;
+        let restorer = Restorer { backend, device, model };
+        let warm_up = GrayImage::phantom(0, 64)?;
+        restorer.embed(&warm_up).await?;
+        Ok(restorer)
+    }
+
+    /// The backend label.
+    #[wasm_bindgen(getter)]
+    pub fn backend(&self) -> String {
+        self.backend.label()
+    }
+
+    /// Damages `image` with one Models Genesis pipeline draw (seeded by `seed`) and restores it.
+    pub async fn restore(&self, image: &GrayImage, seed: u64) -> Result<Triptych, JsError> {
+        let pipeline = Pipeline::preset(Preset::ModelsGenesis, &Quirks::default());
+        let mut sample = pipeline.generate_seeded(seed, 0, 0, image.volume())?;
+        // Always show some damage: redraw the rare identity samples.
+        let mut index = 1;
+        while sample.applied.iter().all(|a| matches!(a, Applied::Flip(_))) {
+            sample = pipeline.generate_seeded(seed, 0, index, image.volume())?;
+            index += 1;
+        }
+        self.model.check_input(&[1, 1, image.height(), image.width()])?;
+        let input = batch_tensor(&[&sample.input], &self.device);
+        let output = self.model.forward(input);
+        let names: Vec<&str> = sample.applied.iter().map(Applied::name).collect();
+        Ok(Triptych::new(sample.input, read_image(output, 0).await?, sample.target, names.join(" → ")))
+    }
+
+    /// The pooled bottleneck features of `image`.
+    pub async fn embed(&self, image: &GrayImage) -> Result<Vec<f32>, JsError> {
+        self.model.check_input(&[1, 1, image.height(), image.width()])?;
+        let input = batch_tensor(&[image.volume()], &self.device);
+        let data = self.model.embed(input).into_data_async().await.map_err(|e| JsError::new(&format!("{e:?}")))?;
+        data.try_to_vec::<f32>().map_err(|e| JsError::new(&format!("{e:?}")))
+    }
+}

@@ -1,0 +1,53 @@
+// `make bench-web`: measures the demo in headless Chromium on the CPU (Flex) backend and
+// prints one JSON object. Timings come from the page's own displays, as a visitor sees them.
+import { readFile } from "node:fs/promises";
+import { gzipSync } from "node:zlib";
+import { join } from "node:path";
+import { SITE, launchBrowser, openPage, serveSite } from "./harness.mjs";
+
+const number = (text) => Number((text.match(/[\d.]+/) ?? ["NaN"])[0]);
+
+const site = await serveSite();
+const browser = await launchBrowser();
+try {
+  const { page } = await openPage(browser);
+  await page.goto(`${site.url}/demo/index.html?backend=flex`);
+  const paint = await page.evaluate(() =>
+    performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? null);
+  await page.waitForSelector("#gallery figure canvas", { timeout: 120_000 });
+
+  const transformMs = [];
+  for (let i = 0; i < 5; i++) {
+    await page.click("#new-draw");
+    transformMs.push(number(await page.textContent("#transform-time")));
+  }
+  await page.waitForFunction(() => /Restored in/.test(document.getElementById("restore-status").textContent), null, { timeout: 120_000 });
+  const inferMs = [];
+  for (let i = 0; i < 3; i++) {
+    await page.click("#restore-button");
+    await page.waitForTimeout(50);
+    await page.waitForFunction(() => /Restored in/.test(document.getElementById("restore-status").textContent), null, { timeout: 60_000 });
+    inferMs.push(number(await page.textContent("#restore-status")));
+  }
+  await page.click("#train-start");
+  await page.waitForFunction(() => Number(document.getElementById("train-steps").textContent) >= 20, null, { timeout: 300_000 });
+  const stepsPerSecond = number(await page.textContent("#train-speed"));
+  await page.click("#train-pause");
+
+  const wasm = await readFile(join(SITE, "demo", "genesis_web_bg.wasm"));
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  console.log(JSON.stringify({
+    backend: "flex",
+    first_contentful_paint_ms: paint,
+    transforms_224_ms: median(transformMs),
+    inference_224_ms: median(inferMs),
+    train_steps_per_second: stepsPerSecond,
+    train_batch: "4 × 64×64",
+    wasm_bytes: wasm.length,
+    wasm_gzip_bytes: gzipSync(wasm, { level: 9 }).length,
+    targets: { transforms_224_ms: 20, inference_224_ms: 300, train_steps_per_second: 2, first_contentful_paint_ms: 2000, wasm_gzip_bytes: 8_000_000 },
+  }, null, 2));
+} finally {
+  await browser.close();
+  await site.close();
+}
