@@ -1,6 +1,6 @@
 // Live widgets of the static site (landing hero and tutorial): the real wasm engine of the
 // demo transforms a sample radiograph in the visitor's browser.
-import init, { GrayImage, transformGallery } from "./demo/genesis_web.js";
+import init, { GrayImage, transformGallery } from "./demo/genesis-web.js";
 
 const SAMPLE = "demo/assets/samples/00000001_000.png";
 const SIZE = 224;
@@ -77,7 +77,7 @@ async function main() {
   const widgets = document.querySelectorAll("[data-widget]");
   if (!widgets.length) return;
   try {
-    await init({ module_or_path: "demo/genesis_web_bg.wasm" });
+    await init({ module_or_path: "demo/genesis-web_bg.wasm" });
     const bytes = new Uint8Array(await (await fetch(SAMPLE)).arrayBuffer());
     const image = GrayImage.decode("00000001_000.png", bytes, SIZE);
     for (const el of widgets) {

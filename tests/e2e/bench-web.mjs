@@ -34,7 +34,7 @@ try {
   const stepsPerSecond = number(await page.textContent("#train-speed"));
   await page.click("#train-pause");
 
-  const wasm = await readFile(join(SITE, "demo", "genesis_web_bg.wasm"));
+  const wasm = await readFile(join(SITE, "demo", "genesis-web_bg.wasm"));
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   console.log(JSON.stringify({
     backend: "flex",

@@ -25,12 +25,3 @@ for (const [backend, label] of [["flex", /^CPU \(Flex\)$/], ["webgpu", /^WebGPU:
     await page.close();
   });
 }
-
-test("landing page links to the demo", async () => {
-  const { page, errors } = await openPage(browser);
-  await page.goto(`${site.url}/index.html`);
-  await page.click("text=Open the in-browser demo");
-  await page.waitForURL(/demo\/index.html/);
-  assert.deepEqual(errors, []);
-  await page.close();
-});

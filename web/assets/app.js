@@ -1,6 +1,6 @@
 // The demo page: input handling and wiring of the panels. All computation is in the wasm
 // module (genesis_web); training runs in a worker (worker.js).
-import init, { Engine, convDemoExpected, GrayImage } from "../genesis_web.js";
+import init, { Engine, convDemoExpected, GrayImage } from "../genesis-web.js";
 import { drawImage } from "./draw.js";
 import { renderGallery } from "./gallery.js";
 import { RestorePanel } from "./restore.js";

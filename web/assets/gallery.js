@@ -1,5 +1,5 @@
 // The transforms panel: the image, each transform alone and pipeline samples.
-import { transformGallery } from "../genesis_web.js";
+import { transformGallery } from "../genesis-web.js";
 import { figure } from "./draw.js";
 
 /** Renders the gallery of `image` for `preset` and `seed` into `container`. */

@@ -1,6 +1,6 @@
 // The restoration panel: the shipped pretrained U-Net restores a damaged copy of the image,
 // and its embedding finds the most similar sample.
-import { GrayImage, Restorer } from "../genesis_web.js";
+import { GrayImage, Restorer } from "../genesis-web.js";
 import { figure } from "./draw.js";
 
 const $ = (id) => document.getElementById(id);

@@ -1,5 +1,5 @@
 // The training worker: owns a genesis_web Trainer so training never blocks the page.
-import init, { Trainer } from "../genesis_web.js";
+import init, { Trainer } from "../genesis-web.js";
 
 const STEPS_PER_CHUNK = 2;
 const PREVIEW_EVERY = 10;

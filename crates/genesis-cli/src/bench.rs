@@ -29,6 +29,45 @@ pub enum What {
         #[arg(long)]
         threads: Option<usize>,
     },
+    /// UNet3d forward and train step (MSE, SGD) at batch 1 and 2 on 1×64×64×32, UNet2d at
+    /// batch 8 on 1×224×224, on Flex with all cores.
+    Model {
+        /// Print one JSON array (one object per model and batch) instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Timed repetitions per measurement (after one warm-up).
+        #[arg(long, default_value_t = 3)]
+        reps: usize,
+    },
+}
+
+/// Runs `genesis bench model`.
+fn run_model(json: bool, reps: usize) -> anyhow::Result<()> {
+    let device = genesis_nn::burn::tensor::Device::flex();
+    let rows = genesis_nn::bench::standard_benches(&device, reps.max(1));
+    if json {
+        let rows: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                serde_json::json!({"name": r.name, "input": r.input, "device": r.device,
+                    "forward_ms": r.forward_ms, "train_step_ms": r.train_step_ms, "threads": r.threads})
+            })
+            .collect();
+        println!("{}", serde_json::to_string(&rows)?);
+    } else {
+        println!(
+            "{:<8} {:<18} {:>7} {:>12} {:>15}",
+            "name", "input", "threads", "forward ms", "train step ms"
+        );
+        for r in &rows {
+            let input = format!("{:?}", r.input);
+            println!(
+                "{:<8} {input:<18} {:>7} {:>12.1} {:>15.1}",
+                r.name, r.threads, r.forward_ms, r.train_step_ms
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Prints `rows` as an aligned table on stdout.
@@ -70,5 +109,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        What::Model { json, reps } => run_model(json, reps),
     }
 }

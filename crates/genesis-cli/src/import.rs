@@ -29,7 +29,13 @@ pub struct ArchArgs {
 impl ArchArgs {
     /// The model specification with batch-norm mode `bn_mode`.
     pub fn spec(&self, bn_mode: BnMode) -> ArchSpec {
-        ArchSpec { arch: self.arch, base: self.base, depth: self.depth, classes: self.classes, bn_mode }
+        ArchSpec {
+            arch: self.arch,
+            base: self.base,
+            depth: self.depth,
+            classes: self.classes,
+            bn_mode,
+        }
     }
 }
 

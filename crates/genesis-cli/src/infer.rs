@@ -49,7 +49,11 @@ impl ModelTask for Infer<'_> {
         let x: Tensor<D> = Tensor::from_data(TensorData::new(self.data, self.shape), &self.device);
         let y = model.forward(x);
         let shape = y.dims().to_vec();
-        let values = y.into_data().convert::<f32>().into_vec::<f32>().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let values = y
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         Ok((shape, values))
     }
 }
@@ -63,13 +67,18 @@ fn read_npy(path: &Path) -> anyhow::Result<genesis_io::npy::Array> {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let array = read_npy(&args.input)?;
     if array.shape.len() < 4 {
-        bail!("{}: expected an (N, C, spatial…) array, got shape {:?}", args.input.display(), array.shape);
+        bail!(
+            "{}: expected an (N, C, spatial…) array, got shape {:?}",
+            args.input.display(),
+            array.shape
+        );
     }
     let device = Device::flex();
     let task = Infer { args: &args, shape: array.shape, data: array.data, device: device.clone() };
     let (shape, values) = args.model.spec(args.bn).with_model(&device, task)?;
     let tmp = args.out.with_extension("npy.tmp");
-    std::fs::write(&tmp, genesis_io::npy::encode(&shape, &values)).with_context(|| format!("writing {}", args.out.display()))?;
+    std::fs::write(&tmp, genesis_io::npy::encode(&shape, &values))
+        .with_context(|| format!("writing {}", args.out.display()))?;
     std::fs::rename(&tmp, &args.out).with_context(|| format!("writing {}", args.out.display()))?;
     println!("wrote {} {:?}", args.out.display(), shape);
     Ok(())

@@ -53,9 +53,7 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Discover(a)
-        | Command::Finetune(a)
-        | Command::Embed(a) => not_yet::run(a),
+        Command::Discover(a) | Command::Finetune(a) | Command::Embed(a) => not_yet::run(a),
         Command::Pretrain(a) => pretrain::run(a),
         Command::Transform(a) => transform::run(a),
         Command::Bench(a) => bench::run(a),

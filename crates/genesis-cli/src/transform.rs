@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use genesis_core::Volume;
 use genesis_core::pipeline::{Applied, Pipeline, Preset, Quirks};
-use genesis_core::showcase;
 use genesis_core::resize::{Filter, resize};
+use genesis_core::showcase;
 
 use crate::grid::{self, Row, Section, Tile};
 

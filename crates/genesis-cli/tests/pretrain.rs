@@ -14,12 +14,16 @@ fn folder(name: &str) -> PathBuf {
     dir
 }
 
-/// A tiny 2-D Semantic Genesis configuration written into `dir`, with `extra` TOML lines.
+/// The smallest model and data of the tests.
+const TINY: &str = "size = 16\nbase = 4\nbatch = 2\nval-batches = 1\n";
+
+/// A 2-D Semantic Genesis configuration on a few phantoms written into `dir`, with `extra`
+/// TOML lines (sizes, steps).
 fn tiny_config(dir: &Path, extra: &str) -> PathBuf {
     let path = dir.join("tiny.toml");
     let text = format!(
-        "method = \"semantic-genesis\"\ndim = \"2d\"\nsize = 16\nbase = 4\nlevels = 3\nclasses = 3\n\
-         patients = 4\nbatch = 2\nval-batches = 1\ngrid-samples = 2\nseed = 5\n{extra}"
+        "method = \"semantic-genesis\"\ndim = \"2d\"\nlevels = 3\nclasses = 3\npatients = 4\n\
+         grid-samples = 2\nseed = 5\n{extra}"
     );
     std::fs::write(&path, text).unwrap();
     path
@@ -67,7 +71,7 @@ fn losses(run: &Path) -> Vec<String> {
 fn killed_mid_epoch_resumes_from_the_last_checkpoint() {
     let dir = folder("resume");
     let run = dir.join("run");
-    let cfg = tiny_config(&dir, "epochs = 3\nsteps-per-epoch = 400\nworkers = 1\n");
+    let cfg = tiny_config(&dir, &format!("{TINY}epochs = 3\nsteps-per-epoch = 400\nworkers = 1\n"));
     let mut child = genesis(&["--config", cfg.to_str().unwrap(), "--out", run.to_str().unwrap()])
         .stdout(std::process::Stdio::null())
         .spawn()
@@ -90,7 +94,7 @@ fn killed_mid_epoch_resumes_from_the_last_checkpoint() {
     )
     .unwrap();
     let saved = state["epoch"].as_u64().unwrap();
-    assert!(saved >= 1 && saved < 3, "checkpoint of epoch {saved}");
+    assert!((1..3).contains(&saved), "checkpoint of epoch {saved}");
 
     ok(genesis(&["--resume", run.to_str().unwrap()]).output().unwrap());
     let all = records(&run);
@@ -143,7 +147,7 @@ fn killed_mid_epoch_resumes_from_the_last_checkpoint() {
 #[test]
 fn same_seed_and_config_give_the_same_metrics() {
     let dir = folder("determinism");
-    let cfg = tiny_config(&dir, "epochs = 2\nsteps-per-epoch = 6\n");
+    let cfg = tiny_config(&dir, &format!("{TINY}epochs = 2\nsteps-per-epoch = 6\n"));
     let (a, b) = (dir.join("a"), dir.join("b"));
     ok(genesis(&[
         "--config",

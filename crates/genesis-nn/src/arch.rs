@@ -30,19 +30,24 @@ pub enum Arch {
 }
 
 /// The names `FromStr` accepts, in order.
-pub const ARCH_NAMES: [&str; 6] = ["unet3d", "unet2d", "autoencoder3d", "autoencoder2d", "semantic3d", "semantic2d"];
+pub const ARCH_NAMES: [&str; 6] =
+    ["unet3d", "unet2d", "autoencoder3d", "autoencoder2d", "semantic3d", "semantic2d"];
 
-const ARCHES: [Arch; 6] =
-    [Arch::Unet3d, Arch::Unet2d, Arch::Autoencoder3d, Arch::Autoencoder2d, Arch::Semantic3d, Arch::Semantic2d];
+const ARCHES: [Arch; 6] = [
+    Arch::Unet3d,
+    Arch::Unet2d,
+    Arch::Autoencoder3d,
+    Arch::Autoencoder2d,
+    Arch::Semantic3d,
+    Arch::Semantic2d,
+];
 
 impl FromStr for Arch {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        ARCH_NAMES
-            .iter()
-            .position(|n| *n == s)
-            .map(|i| ARCHES[i])
-            .ok_or_else(|| format!("unknown architecture '{s}'; expected one of {}", ARCH_NAMES.join(", ")))
+        ARCH_NAMES.iter().position(|n| *n == s).map(|i| ARCHES[i]).ok_or_else(|| {
+            format!("unknown architecture '{s}'; expected one of {}", ARCH_NAMES.join(", "))
+        })
     }
 }
 

@@ -78,7 +78,9 @@ fn measure<M: Module + GenesisModel<D>, const D: usize>(
 pub fn standard_benches(device: &Device, reps: usize) -> Vec<ModelTiming> {
     let mut out: Vec<ModelTiming> = [1, 2]
         .into_iter()
-        .map(|n| measure("unet3d", |d| UNet3dConfig::new().init(d), [n, 1, 64, 64, 32], device, reps))
+        .map(|n| {
+            measure("unet3d", |d| UNet3dConfig::new().init(d), [n, 1, 64, 64, 32], device, reps)
+        })
         .collect();
     out.push(measure("unet2d", |d| UNet2dConfig::new().init(d), [8, 1, 224, 224], device, reps));
     out

@@ -76,7 +76,10 @@ impl<C> LuConv<C> {
     where
         C: Spatial<D>,
     {
-        Self { conv1: C::conv(c_in, c_out, 3, device), bn1: BatchNormConfig::new(c_out).init(device) }
+        Self {
+            conv1: C::conv(c_in, c_out, 3, device),
+            bn1: BatchNormConfig::new(c_out).init(device),
+        }
     }
 
     /// Applies the block.
@@ -89,7 +92,11 @@ impl<C> LuConv<C> {
 }
 
 /// Runs a chain of blocks.
-fn chain<C: Spatial<D>, const D: usize>(ops: &[LuConv<C>], x: Tensor<D>, mode: BnMode) -> Tensor<D> {
+fn chain<C: Spatial<D>, const D: usize>(
+    ops: &[LuConv<C>],
+    x: Tensor<D>,
+    mode: BnMode,
+) -> Tensor<D> {
     ops.iter().fold(x, |x, op| op.forward(x, mode))
 }
 

@@ -47,9 +47,17 @@ impl<C: Spatial<D>, const D: usize> EncoderDecoder<C, D> {
         let Layout { in_channels, base, n_class, skip_connections, .. } = layout;
         let depth = layout.depth.max(2);
         Self {
-            down: (0..depth).map(|l| DownTransition::new::<D>(in_channels, base, l, device)).collect(),
-            up: (0..depth - 1).map(|l| UpTransition::new(base, l, skip_connections, device)).collect(),
-            out_tr: OutputTransition::new::<D>(DownTransition::<C>::out_channels(base, 0), n_class, device),
+            down: (0..depth)
+                .map(|l| DownTransition::new::<D>(in_channels, base, l, device))
+                .collect(),
+            up: (0..depth - 1)
+                .map(|l| UpTransition::new(base, l, skip_connections, device))
+                .collect(),
+            out_tr: OutputTransition::new::<D>(
+                DownTransition::<C>::out_channels(base, 0),
+                n_class,
+                device,
+            ),
             in_channels,
             skip_connections,
             bn_mode,

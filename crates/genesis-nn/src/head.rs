@@ -56,7 +56,9 @@ impl HeadConfig {
         };
         let (fc_hidden, fc_in) = match self.kind {
             HeadKind::Pytorch => (None, width),
-            HeadKind::Keras => (Some(LinearConfig::new(width, self.hidden).init(device)), self.hidden),
+            HeadKind::Keras => {
+                (Some(LinearConfig::new(width, self.hidden).init(device)), self.hidden)
+            }
         };
         Head {
             conv: LuConv::new(self.in_channels, width, device),

@@ -1,5 +1,7 @@
 //! The contract every Genesis network follows, and input-shape checks.
 
+use burn::module::Module;
+use burn::store::ModuleSnapshot;
 use burn::tensor::Tensor;
 
 use crate::blocks::global_avg_pool;
@@ -25,7 +27,9 @@ pub enum InputError {
         found: usize,
     },
     /// A spatial size is not a multiple of 2^(number of poolings).
-    #[error("input spatial size {shape:?} must be divisible by {divisor} on every axis (the net pools {poolings} times)")]
+    #[error(
+        "input spatial size {shape:?} must be divisible by {divisor} on every axis (the net pools {poolings} times)"
+    )]
     NotDivisible {
         /// The spatial sizes given.
         shape: Vec<usize>,
@@ -34,6 +38,17 @@ pub enum InputError {
         /// Number of 2× poolings.
         poolings: usize,
     },
+}
+
+/// Number of trainable parameters (`Module::num_params` also counts batch-norm running
+/// statistics).
+pub fn trainable_params<M: Module>(model: &M) -> usize {
+    model
+        .collect(None, None, false)
+        .iter()
+        .filter(|t| !t.name.ends_with("running_mean") && !t.name.ends_with("running_var"))
+        .map(|t| t.shape.iter().product::<usize>())
+        .sum()
 }
 
 /// Checks `[N, C, S…]` dims against a model taking `channels` inputs and pooling `poolings` times.

@@ -34,7 +34,9 @@ impl BnMode {
 pub fn batch_norm<const D: usize>(bn: &BatchNorm, x: Tensor<D>, mode: BnMode) -> Tensor<D> {
     let training = x.device().is_autodiff() && bn.training.is_enabled();
     match (mode, training) {
-        (BnMode::Batch, false) => batch_norm_train(x, bn.gamma.val(), bn.beta.val(), bn.epsilon).output,
+        (BnMode::Batch, false) => {
+            batch_norm_train(x, bn.gamma.val(), bn.beta.val(), bn.epsilon).output
+        }
         _ => bn.forward(x),
     }
 }

@@ -9,20 +9,19 @@ use burn::tensor::{Device, Shape, Tensor};
 /// `MaxPool3d(kernel 2, stride 2)` on `[N, C, X, Y, Z]` with even X, Y, Z.
 pub fn max_pool3d_2(x: Tensor<5>) -> Tensor<5> {
     let [n, c, sx, sy, sz] = x.dims();
-    x.reshape([n, c, sx / 2, 2, sy / 2, 2, sz / 2, 2])
-        .max_dim(7)
-        .max_dim(5)
-        .max_dim(3)
-        .reshape([n, c, sx / 2, sy / 2, sz / 2])
+    x.reshape([n, c, sx / 2, 2, sy / 2, 2, sz / 2, 2]).max_dim(7).max_dim(5).max_dim(3).reshape([
+        n,
+        c,
+        sx / 2,
+        sy / 2,
+        sz / 2,
+    ])
 }
 
 /// `MaxPool2d(kernel 2, stride 2)` on `[N, C, H, W]` with even H, W.
 pub fn max_pool2d_2(x: Tensor<4>) -> Tensor<4> {
     let [n, c, h, w] = x.dims();
-    x.reshape([n, c, h / 2, 2, w / 2, 2])
-        .max_dim(5)
-        .max_dim(3)
-        .reshape([n, c, h / 2, w / 2])
+    x.reshape([n, c, h / 2, 2, w / 2, 2]).max_dim(5).max_dim(3).reshape([n, c, h / 2, w / 2])
 }
 
 /// Rearranges `[N, C·8, X·Y·Z]` (channel index `c·8 + a·4 + b·2 + d`) into `[N, C, 2X, 2Y, 2Z]`.
@@ -30,9 +29,13 @@ pub fn pixel_shuffle3d(x: Tensor<3>, spatial: [usize; 3]) -> Tensor<5> {
     let [n, c8, _] = x.dims();
     let c = c8 / 8;
     let [sx, sy, sz] = spatial;
-    x.reshape([n, c, 2, 2, 2, sx, sy, sz])
-        .permute([0, 1, 5, 2, 6, 3, 7, 4])
-        .reshape([n, c, 2 * sx, 2 * sy, 2 * sz])
+    x.reshape([n, c, 2, 2, 2, sx, sy, sz]).permute([0, 1, 5, 2, 6, 3, 7, 4]).reshape([
+        n,
+        c,
+        2 * sx,
+        2 * sy,
+        2 * sz,
+    ])
 }
 
 /// Rearranges `[N, C·4, H·W]` (channel index `c·4 + a·2 + b`) into `[N, C, 2H, 2W]`.
@@ -40,9 +43,7 @@ pub fn pixel_shuffle2d(x: Tensor<3>, spatial: [usize; 2]) -> Tensor<4> {
     let [n, c4, _] = x.dims();
     let c = c4 / 4;
     let [h, w] = spatial;
-    x.reshape([n, c, 2, 2, h, w])
-        .permute([0, 1, 4, 2, 5, 3])
-        .reshape([n, c, 2 * h, 2 * w])
+    x.reshape([n, c, 2, 2, h, w]).permute([0, 1, 4, 2, 5, 3]).reshape([n, c, 2 * h, 2 * w])
 }
 
 /// Kernel-2, stride-2 transposed convolution over `D - 2` spatial axes (D = 5: 3-D, D = 4: 2-D).
@@ -66,10 +67,7 @@ impl<const D: usize> UpConv<D> {
         let mut dims = vec![2; D];
         dims[0] = c_in;
         dims[1] = c_out;
-        let init = Initializer::KaimingUniform {
-            gain: 1.0 / 3f64.sqrt(),
-            fan_out_only: false,
-        };
+        let init = Initializer::KaimingUniform { gain: 1.0 / 3f64.sqrt(), fan_out_only: false };
         let fan_in = Some(c_out * taps);
         Self {
             weight: init.init_with(Shape::from(dims), fan_in, None, device),

@@ -66,7 +66,11 @@ impl UNet3dConfig {
             up_tr256: UpTransition::new(b, 2, true, device),
             up_tr128: UpTransition::new(b, 1, true, device),
             up_tr64: UpTransition::new(b, 0, true, device),
-            out_tr: OutputTransition::new::<5>(DownTransition::<Conv3d>::out_channels(b, 0), self.n_class, device),
+            out_tr: OutputTransition::new::<5>(
+                DownTransition::<Conv3d>::out_channels(b, 0),
+                self.n_class,
+                device,
+            ),
             in_channels: c,
             bn_mode: self.bn_mode,
         }
@@ -82,7 +86,12 @@ impl UNet3d {
 impl GenesisModel<5> for UNet3d {
     fn forward_features(&self, x: Tensor<5>) -> (Tensor<5>, Tensor<5>) {
         let (bottleneck, skips) = encode(&self.encoder(), x, self.bn_mode);
-        let up = decode(&[&self.up_tr256, &self.up_tr128, &self.up_tr64], bottleneck.clone(), Some(skips), self.bn_mode);
+        let up = decode(
+            &[&self.up_tr256, &self.up_tr128, &self.up_tr64],
+            bottleneck.clone(),
+            Some(skips),
+            self.bn_mode,
+        );
         (self.out_tr.forward(up), bottleneck)
     }
 

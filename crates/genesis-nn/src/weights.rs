@@ -67,7 +67,13 @@ pub struct LoadReport {
 
 impl fmt::Display for LoadReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "loaded {} tensors, missing {}, unused {}", self.loaded.len(), self.missing.len(), self.unused.len())?;
+        writeln!(
+            f,
+            "loaded {} tensors, missing {}, unused {}",
+            self.loaded.len(),
+            self.missing.len(),
+            self.unused.len()
+        )?;
         for key in &self.missing {
             writeln!(f, "  missing: {key}")?;
         }
@@ -80,7 +86,11 @@ impl fmt::Display for LoadReport {
 
 /// Turns a store's result into a report, or an error on shape mismatches and (unless
 /// `partial`) missing parameters.
-fn report(source_name: &str, result: ApplyResult, partial: bool) -> Result<LoadReport, WeightsError> {
+fn report(
+    source_name: &str,
+    result: ApplyResult,
+    partial: bool,
+) -> Result<LoadReport, WeightsError> {
     let mismatches: Vec<String> = result
         .errors
         .iter()
@@ -92,6 +102,11 @@ fn report(source_name: &str, result: ApplyResult, partial: bool) -> Result<LoadR
         })
         .collect();
     if !mismatches.is_empty() {
+        let more = mismatches.len().saturating_sub(4);
+        let mut mismatches: Vec<String> = mismatches.into_iter().take(4).collect();
+        if more > 0 {
+            mismatches.push(format!("and {more} more"));
+        }
         return Err(WeightsError::Shape { source_name: source_name.into(), mismatches });
     }
     let missing: Vec<String> = result.missing.into_iter().map(|(path, _)| path).collect();
@@ -108,23 +123,33 @@ fn load<M: Module, S: ModuleStore>(
     source_name: &str,
     partial: bool,
 ) -> Result<(M, LoadReport), WeightsError> {
-    let result = model
-        .load_from(store)
-        .map_err(|e| WeightsError::Format { source_name: source_name.into(), message: e.to_string() })?;
+    let result = model.load_from(store).map_err(|e| WeightsError::Format {
+        source_name: source_name.into(),
+        message: e.to_string(),
+    })?;
     Ok((model, report(source_name, result, partial)?))
 }
 
 /// Serialises `model` as Burnpack bytes (burn's native format; works in the browser).
 pub fn to_burnpack<M: Module>(model: &M) -> Result<Vec<u8>, WeightsError> {
     let mut store = BurnpackStore::from_bytes(None);
-    let fail = |e: &dyn fmt::Display| WeightsError::Format { source_name: "bytes".into(), message: e.to_string() };
+    let fail = |e: &dyn fmt::Display| WeightsError::Format {
+        source_name: "bytes".into(),
+        message: e.to_string(),
+    };
     model.save_into(&mut store).map_err(|e| fail(&e))?;
     Ok(store.get_bytes().map_err(|e| fail(&e))?.to_vec())
 }
 
 /// Loads Burnpack bytes into `model`; `partial` accepts missing parameters.
-pub fn from_burnpack<M: Module>(model: M, bytes: Vec<u8>, partial: bool) -> Result<(M, LoadReport), WeightsError> {
-    let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(bytes))).validate(false).allow_partial(true);
+pub fn from_burnpack<M: Module>(
+    model: M,
+    bytes: Vec<u8>,
+    partial: bool,
+) -> Result<(M, LoadReport), WeightsError> {
+    let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(bytes)))
+        .validate(false)
+        .allow_partial(true);
     load(model, &mut store, "burnpack bytes", partial)
 }
 
@@ -132,13 +157,20 @@ pub fn from_burnpack<M: Module>(model: M, bytes: Vec<u8>, partial: bool) -> Resu
 /// weights `[out, in]`), loadable by `UNet3D().load_state_dict` for the 3-D U-Net.
 pub fn to_safetensors<M: Module>(model: &M) -> Result<Vec<u8>, WeightsError> {
     let mut store = SafetensorsStore::from_bytes(None).with_to_adapter(BurnToPyTorchAdapter);
-    let fail = |e: &dyn fmt::Display| WeightsError::Format { source_name: "bytes".into(), message: e.to_string() };
+    let fail = |e: &dyn fmt::Display| WeightsError::Format {
+        source_name: "bytes".into(),
+        message: e.to_string(),
+    };
     model.save_into(&mut store).map_err(|e| fail(&e))?;
     store.get_bytes().map_err(|e| fail(&e))
 }
 
 /// Loads PyTorch-named safetensors into `model` (a `module.` prefix is stripped).
-pub fn from_safetensors<M: Module>(model: M, bytes: Vec<u8>, partial: bool) -> Result<(M, LoadReport), WeightsError> {
+pub fn from_safetensors<M: Module>(
+    model: M,
+    bytes: Vec<u8>,
+    partial: bool,
+) -> Result<(M, LoadReport), WeightsError> {
     let mut store = SafetensorsStore::from_bytes(Some(bytes))
         .with_from_adapter(PyTorchToBurnAdapter)
         .with_key_remapping(r"^module\.", "")

@@ -1,8 +1,8 @@
 //! The transforms gallery: the image, each transform alone and pipeline samples.
 
+use genesis_core::Volume;
 use genesis_core::pipeline::{Applied, Pipeline, Preset, Quirks};
 use genesis_core::showcase::{apply_alone, describe, transforms_alone};
-use genesis_core::Volume;
 use wasm_bindgen::prelude::*;
 
 use crate::image::{GrayImage, rgba};

@@ -1,8 +1,8 @@
 //! Grey-level images for the page: decoding dropped files, phantoms, pixels for canvases.
 
+use genesis_core::Volume;
 use genesis_core::phantom::{PhantomConfig, chest_xray};
 use genesis_core::resize::{Filter, resize};
-use genesis_core::Volume;
 use genesis_io::Conventions;
 use wasm_bindgen::prelude::*;
 
@@ -54,7 +54,11 @@ impl GrayImage {
 
     /// An image from row-major pixels in [0, 1] (e.g. sent to a worker and back).
     #[wasm_bindgen(js_name = fromPixels)]
-    pub fn from_pixels(width: usize, height: usize, pixels: Vec<f32>) -> Result<GrayImage, JsError> {
+    pub fn from_pixels(
+        width: usize,
+        height: usize,
+        pixels: Vec<f32>,
+    ) -> Result<GrayImage, JsError> {
         let volume = Volume::image(height, width, pixels)?;
         volume.check_finite()?;
         Ok(GrayImage { volume })

@@ -79,7 +79,8 @@ async fn conv_demo(device: &Device) -> Result<Vec<f32>, String> {
     let x = Tensor::<4>::from_data(TensorData::new(input, [1, 1, 5, 5]), device);
     let w = Tensor::<4>::ones([1, 1, 3, 3], device);
     let y = conv2d(x, w, None, ConvOptions::new([1, 1], [0, 0], [1, 1], 1));
-    let data = y.into_data_async().await.map_err(|e| format!("reading the result failed: {e:?}"))?;
+    let data =
+        y.into_data_async().await.map_err(|e| format!("reading the result failed: {e:?}"))?;
     data.try_to_vec::<f32>().map_err(|e| format!("unexpected result type: {e:?}"))
 }
 

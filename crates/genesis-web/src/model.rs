@@ -47,7 +47,9 @@ impl Triptych {
     /// Builds a triptych; the MSE is computed between the restoration and the original.
     pub fn new(input: Volume, output: Volume, original: Volume, damage: String) -> Self {
         let n = output.data().len().max(1) as f32;
-        let mse = output.data().iter().zip(original.data()).map(|(a, b)| (a - b) * (a - b)).sum::<f32>() / n;
+        let mse =
+            output.data().iter().zip(original.data()).map(|(a, b)| (a - b) * (a - b)).sum::<f32>()
+                / n;
         Self { images: [input, output, original], mse, damage }
     }
 }

@@ -51,14 +51,24 @@ impl Restorer {
         let input = batch_tensor(&[&sample.input], &self.device);
         let output = self.model.forward(input);
         let names: Vec<&str> = sample.applied.iter().map(Applied::name).collect();
-        Ok(Triptych::new(sample.input, read_image(output, 0).await?, sample.target, names.join(" → ")))
+        Ok(Triptych::new(
+            sample.input,
+            read_image(output, 0).await?,
+            sample.target,
+            names.join(" → "),
+        ))
     }
 
     /// The pooled bottleneck features of `image`.
     pub async fn embed(&self, image: &GrayImage) -> Result<Vec<f32>, JsError> {
         self.model.check_input(&[1, 1, image.height(), image.width()])?;
         let input = batch_tensor(&[image.volume()], &self.device);
-        let data = self.model.embed(input).into_data_async().await.map_err(|e| JsError::new(&format!("{e:?}")))?;
+        let data = self
+            .model
+            .embed(input)
+            .into_data_async()
+            .await
+            .map_err(|e| JsError::new(&format!("{e:?}")))?;
         data.try_to_vec::<f32>().map_err(|e| JsError::new(&format!("{e:?}")))
     }
 }

@@ -3,9 +3,9 @@
 use burn::module::Module;
 use burn::optim::{AdamConfig, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
+use genesis_core::Volume;
 use genesis_core::pipeline::{Applied, Pipeline, Preset, Quirks};
 use genesis_core::rng::{RngExt, stream};
-use genesis_core::Volume;
 use genesis_nn::step::restoration_step;
 use genesis_nn::{GenesisModel, UNet2d, weights};
 use wasm_bindgen::prelude::*;
@@ -89,7 +89,12 @@ impl Trainer {
     /// Adds a `height`×`width` image (row-major pixels in [0, 1]) to the training set; the
     /// oldest is dropped beyond 16 images.
     #[wasm_bindgen(js_name = addImage)]
-    pub fn add_image(&mut self, width: usize, height: usize, pixels: Vec<f32>) -> Result<(), JsError> {
+    pub fn add_image(
+        &mut self,
+        width: usize,
+        height: usize,
+        pixels: Vec<f32>,
+    ) -> Result<(), JsError> {
         let image = Volume::image(height, width, pixels)?;
         image.check_finite()?;
         if self.images.len() == MAX_IMAGES {
@@ -108,7 +113,8 @@ impl Trainer {
         for _ in 0..steps {
             let (input, target, _) = self.batch(self.step)?;
             let model = self.model.clone();
-            let (model, loss) = restoration_step(model, &mut self.optim, LEARNING_RATE, input, target);
+            let (model, loss) =
+                restoration_step(model, &mut self.optim, LEARNING_RATE, input, target);
             self.model = model;
             losses.push(loss);
             self.step += 1;
@@ -162,7 +168,8 @@ impl Trainer {
         let mut targets = Vec::with_capacity(BATCH);
         let mut first_applied = Vec::new();
         for slot in 0..BATCH as u64 {
-            let pick = stream(self.seed, "web-image", &[step, slot]).random_range(0..self.images.len());
+            let pick =
+                stream(self.seed, "web-image", &[step, slot]).random_range(0..self.images.len());
             let crop = random_crop(&self.images[pick], self.seed, step, slot)?;
             let sample = self.pipeline.generate_seeded(self.seed, step, slot, &crop)?;
             if slot == 0 {

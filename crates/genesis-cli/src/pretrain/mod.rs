@@ -81,7 +81,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 /// The first of `runs/pretrain`, `runs/pretrain-2`, … that holds no run yet.
 fn free_run_dir() -> PathBuf {
     (1..)
-        .map(|i| PathBuf::from(if i == 1 { "runs/pretrain".into() } else { format!("runs/pretrain-{i}") }))
+        .map(|i| {
+            PathBuf::from(if i == 1 {
+                "runs/pretrain".into()
+            } else {
+                format!("runs/pretrain-{i}")
+            })
+        })
         .find(|d| !d.join("run.toml").exists())
         .unwrap_or_else(|| PathBuf::from("runs/pretrain"))
 }

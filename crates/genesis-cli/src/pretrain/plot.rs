@@ -170,6 +170,6 @@ pub fn restoration_grid(
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
-    let title = format!("epoch {epoch}: input | output | target");
+    let title = format!("epoch {epoch}");
     grid::save(&[Section { title, rows }], path)
 }

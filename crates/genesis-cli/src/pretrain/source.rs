@@ -76,7 +76,7 @@ impl Source {
         let dataset =
             genesis_io::datasets::folder::FolderDataset::open(dir, Conventions::default())?;
         let volumes = (0..dataset.len())
-            .map(|i| Ok(at_least(dataset.get(i)?, shape)?))
+            .map(|i| at_least(dataset.get(i)?, shape))
             .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(Source::Random(volumes))
     }
@@ -172,8 +172,11 @@ fn centres(
     shape: [usize; 3],
 ) -> anyhow::Result<Vec<[usize; 3]>> {
     let mut rng = stream(seed, "class-coordinates", &[]);
-    let half: [usize; 3] =
-        std::array::from_fn(|a| ((shape[a] as f64 * JITTER.1).ceil() as usize).div_ceil(2));
+    // Half the largest jittered crop per axis; an axis of size 1 (2-D depth) stays at 0.
+    let half: [usize; 3] = std::array::from_fn(|a| match shape[a] {
+        1 => 0,
+        s => ((s as f64 * JITTER.1).ceil() as usize).div_ceil(2),
+    });
     if (0..3).any(|a| full[a] < 2 * half[a]) {
         bail!("phantom of shape {full:?} is too small for crops of {shape:?}");
     }

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::bail;
-use genesis_nn::burn::module::Module;
 use genesis_nn::burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig, momentum::MomentumConfig};
 use genesis_nn::burn::tensor::{Device, Tensor};
 use genesis_nn::step::train_step;
@@ -58,7 +57,7 @@ fn scalar(t: Tensor<1>) -> f64 {
 fn values<const D: usize>(t: Tensor<D>) -> anyhow::Result<Vec<f32>> {
     t.into_data()
         .convert::<f32>()
-        .into_vec::<f32>()
+        .try_into_vec::<f32>()
         .map_err(|e| anyhow::anyhow!("reading a tensor: {e:?}"))
 }
 

@@ -6,7 +6,9 @@ use std::path::Path;
 use burn::module::Module;
 use burn::store::{ModuleStore, PytorchStore};
 
-use super::{LoadReport, WeightsError, from_burnpack, from_safetensors, load, to_burnpack, to_safetensors};
+use super::{
+    LoadReport, WeightsError, from_burnpack, from_safetensors, load, to_burnpack, to_safetensors,
+};
 
 /// A weight file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +43,11 @@ fn read(path: &Path) -> Result<Vec<u8>, WeightsError> {
 
 /// Imports a PyTorch checkpoint: a dict whose `state_dict` holds the weights (the released
 /// Models Genesis layout) or a bare state dict; `module.` prefixes are stripped.
-pub fn import_pytorch<M: Module>(model: M, path: &Path, partial: bool) -> Result<(M, LoadReport), WeightsError> {
+pub fn import_pytorch<M: Module>(
+    model: M,
+    path: &Path,
+    partial: bool,
+) -> Result<(M, LoadReport), WeightsError> {
     let name = path.display().to_string();
     let store = |key: Option<&str>| {
         let store = PytorchStore::from_file(path)
@@ -61,16 +67,26 @@ pub fn import_pytorch<M: Module>(model: M, path: &Path, partial: bool) -> Result
 }
 
 /// Loads any supported weight file into `model`, by extension.
-pub fn load_file<M: Module>(model: M, path: &Path, partial: bool) -> Result<(M, LoadReport), WeightsError> {
+pub fn load_file<M: Module>(
+    model: M,
+    path: &Path,
+    partial: bool,
+) -> Result<(M, LoadReport), WeightsError> {
     let unknown = || WeightsError::Format {
         source_name: path.display().to_string(),
         message: "unknown weight format; use .bpk, .pt/.pth or .safetensors".into(),
     };
     let named = |r: Result<(M, LoadReport), WeightsError>| {
         r.map_err(|e| match e {
-            WeightsError::Format { message, .. } => WeightsError::Format { source_name: path.display().to_string(), message },
-            WeightsError::Shape { mismatches, .. } => WeightsError::Shape { source_name: path.display().to_string(), mismatches },
-            WeightsError::Missing { missing, .. } => WeightsError::Missing { source_name: path.display().to_string(), missing },
+            WeightsError::Format { message, .. } => {
+                WeightsError::Format { source_name: path.display().to_string(), message }
+            }
+            WeightsError::Shape { mismatches, .. } => {
+                WeightsError::Shape { source_name: path.display().to_string(), mismatches }
+            }
+            WeightsError::Missing { missing, .. } => {
+                WeightsError::Missing { source_name: path.display().to_string(), missing }
+            }
             other => other,
         })
     };

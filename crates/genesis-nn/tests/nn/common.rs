@@ -1,7 +1,7 @@
 //! Shared test helpers.
 
-use burn::tensor::{Distribution, Tensor, TensorData};
 use burn::tensor::Device;
+use burn::tensor::{Distribution, Tensor, TensorData};
 
 /// The Flex device, seeded.
 pub fn device(seed: u64) -> Device {
@@ -17,7 +17,7 @@ pub fn random<const D: usize>(shape: [usize; D], device: &Device) -> Tensor<D> {
 
 /// The tensor's values.
 pub fn values<const D: usize>(t: &Tensor<D>) -> Vec<f32> {
-    t.to_data().convert::<f32>().to_vec::<f32>().unwrap_or_default()
+    t.to_data().convert::<f32>().try_to_vec::<f32>().unwrap_or_default()
 }
 
 /// Largest absolute difference.

@@ -77,7 +77,8 @@ fn up_conv3d_matches_naive_transposed_convolution() {
                     for k in 0..out[4] {
                         let mut acc = bv[o];
                         for c in 0..ci {
-                            let xi = xv[at(&[n, ci, s[0], s[1], s[2]], &[b, c, i / 2, j / 2, k / 2])];
+                            let xi =
+                                xv[at(&[n, ci, s[0], s[1], s[2]], &[b, c, i / 2, j / 2, k / 2])];
                             acc += xi * wv[at(&[ci, co, 2, 2, 2], &[c, o, i % 2, j % 2, k % 2])];
                         }
                         want[at(&out, &[b, o, i, j, k])] = acc;

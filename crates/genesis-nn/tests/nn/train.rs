@@ -14,8 +14,8 @@ fn losses_match_hand_computed_values() {
     let p = tensor(vec![0.0, 1.0, 0.5, 0.5], [2, 2], &dev);
     let t = tensor(vec![0.0, 0.0, 1.0, 0.5], [2, 2], &dev);
     assert!((values(&mse(p.clone(), t.clone()))[0] - 0.3125).abs() < 1e-6);
-    // dice: 1 − (2·0.5 + 1)/(2 + 1.5 + 1)
-    assert!((values(&dice(p, t))[0] - (1.0 - 2.0 / 4.5)).abs() < 1e-6);
+    // dice: intersection 0.75, sums 2 and 1.5 → 1 − (2·0.75 + 1)/(2 + 1.5 + 1)
+    assert!((values(&dice(p, t))[0] - (1.0 - 2.5 / 4.5)).abs() < 1e-6);
     let logits = tensor(vec![2.0, 0.0, 0.0, 1.0], [2, 2], &dev);
     let labels = Tensor::<1, Int>::from_ints([0, 0], &dev);
     let want = ((1.0 + (-2f32).exp()).ln() + (1.0 + 1f32.exp()).ln()) / 2.0;
@@ -41,7 +41,11 @@ fn small_unet2d_learns_a_fixed_batch() {
 #[test]
 fn semantic_step_runs_with_sgd() {
     let dev = device(10).autodiff();
-    let model = SemanticGenesis2d::new2d(&UNet2dConfig::new().with_base(2).with_depth(2), &HeadConfig::new(0, 3), &dev);
+    let model = SemanticGenesis2d::new2d(
+        &UNet2dConfig::new().with_base(2).with_depth(2),
+        &HeadConfig::new(0, 3),
+        &dev,
+    );
     let mut optim = SgdConfig::new().init();
     let x = random([2, 1, 8, 8], &dev);
     let labels = Tensor::<1, Int>::from_ints([0, 2], &dev);

@@ -4,7 +4,9 @@
 use std::path::PathBuf;
 
 use burn::store::ModuleSnapshot;
-use genesis_nn::weights::{from_burnpack, from_safetensors, import_pytorch, to_burnpack, to_safetensors};
+use genesis_nn::weights::{
+    from_burnpack, from_safetensors, import_pytorch, to_burnpack, to_safetensors,
+};
 use genesis_nn::{BnMode, GenesisModel, UNet3d, UNet3dConfig, WeightsError};
 
 use super::common::{device, max_abs_diff, random, tensor, values};
@@ -72,7 +74,8 @@ fn parity(model: UNet3d, expected: &str, mode: BnMode) {
 
 #[test]
 fn pytorch_checkpoint_reproduces_reference_outputs_in_both_bn_modes() {
-    let (model, report) = import_pytorch(fresh(3, 28), &fixture("unet3d_base3.pt"), false).expect("import");
+    let (model, report) =
+        import_pytorch(fresh(3, 28), &fixture("unet3d_base3.pt"), false).expect("import");
     assert!(report.missing.is_empty(), "{report}");
     assert!(report.unused.iter().all(|k| k.ends_with("num_batches_tracked")), "{report}");
     assert_eq!(report.loaded.len(), model.collect(None, None, false).len());
@@ -82,14 +85,16 @@ fn pytorch_checkpoint_reproduces_reference_outputs_in_both_bn_modes() {
 
 #[test]
 fn legacy_pickle_bare_state_dict_imports() {
-    let (model, report) = import_pytorch(fresh(1, 29), &fixture("unet3d_base1_legacy.pt"), false).expect("import");
+    let (model, report) =
+        import_pytorch(fresh(1, 29), &fixture("unet3d_base1_legacy.pt"), false).expect("import");
     assert!(report.missing.is_empty(), "{report}");
     parity(model, "out_base1_batch.f32", BnMode::Batch);
 }
 
 #[test]
 fn safetensors_export_of_imported_weights_keeps_parity() {
-    let (model, _) = import_pytorch(fresh(3, 30), &fixture("unet3d_base3.pt"), false).expect("import");
+    let (model, _) =
+        import_pytorch(fresh(3, 30), &fixture("unet3d_base3.pt"), false).expect("import");
     let bytes = to_safetensors(&model).unwrap_or_default();
     let (reloaded, _) = from_safetensors(fresh(3, 31), bytes, false).expect("reload");
     parity(reloaded, "out_base3_running.f32", BnMode::Running);
