@@ -29,8 +29,9 @@ async function chunk() {
   const t0 = performance.now();
   const losses = Array.from(await trainer.train(STEPS_PER_CHUNK));
   const seconds = (performance.now() - t0) / 1000;
-  postMessage({ type: "progress", step: trainer.step, losses, stepsPerSecond: STEPS_PER_CHUNK / seconds });
-  if (trainer.step % PREVIEW_EVERY < STEPS_PER_CHUNK) await preview();
+  const step = Number(trainer.step);
+  postMessage({ type: "progress", step, losses, stepsPerSecond: STEPS_PER_CHUNK / seconds });
+  if (step % PREVIEW_EVERY < STEPS_PER_CHUNK) await preview();
   if (running) setTimeout(() => enqueue(chunk), 0);
 }
 
