@@ -1,16 +1,10 @@
 // Live widgets of the static site (landing hero and tutorial): the real wasm engine of the
 // demo transforms a sample radiograph in the visitor's browser.
 import init, { GrayImage, transformGallery } from "./demo/genesis-web.js";
+import { drawImage as draw } from "./demo/assets/draw.js";
 
 const SAMPLE = "demo/assets/samples/00000001_000.png";
 const SIZE = 224;
-
-function draw(canvas, width, height, rgba) {
-  canvas.width = width;
-  canvas.height = height;
-  const pixels = new Uint8ClampedArray(rgba.buffer, rgba.byteOffset, rgba.byteLength);
-  canvas.getContext("2d").putImageData(new ImageData(pixels, width, height), 0, 0);
-}
 
 /** The tile of `kind` from a gallery of `image` drawn with `seed`. */
 function tile(image, preset, kind, seed) {

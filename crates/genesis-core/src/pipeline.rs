@@ -294,22 +294,35 @@ impl Applied {
         }
     }
 
-    /// Applies to a pair whose voxels are already checked finite.
-    fn run(&self, input: &mut Volume, target: &mut Volume) -> Result<(), TransformError> {
+    /// Applies this step alone to `volume` (flips included); fails on NaN/∞ voxels or a shape
+    /// the draw was not made for.
+    pub fn apply(&self, volume: &mut Volume) -> Result<(), TransformError> {
+        check(volume, None)?;
+        self.run_input(volume)
+    }
+
+    /// Applies to the network input of a pair whose voxels are already checked finite.
+    fn run_input(&self, input: &mut Volume) -> Result<(), TransformError> {
         if let Some(expected) = self.shape()
             && expected != input.shape()
         {
             return Err(TransformError::ShapeMismatch { expected, actual: input.shape() });
         }
         match self {
-            Applied::Flip(p) => {
-                p.apply_valid(input);
-                p.apply_valid(target);
-            }
+            Applied::Flip(p) => p.apply_valid(input),
             Applied::LocalShuffle(p) => p.apply_valid(input),
             Applied::Bezier(p) => p.apply_valid(input),
             Applied::Paint(p) => p.apply_valid(input)?,
             Applied::Elastic(p) => p.apply_valid(input)?,
+        }
+        Ok(())
+    }
+
+    /// Applies to a pair whose voxels are already checked finite: flips move the target too.
+    fn run(&self, input: &mut Volume, target: &mut Volume) -> Result<(), TransformError> {
+        self.run_input(input)?;
+        if let Applied::Flip(p) = self {
+            p.apply_valid(target);
         }
         Ok(())
     }

@@ -3,7 +3,7 @@
 
 use crate::pipeline::{Applied, ModelsGenesis, Preset, Quirks, SemanticGenesis};
 use crate::rng::stream;
-use crate::transforms::{Apply, FillParams, Flip, PaintParams, Transform, TransformError};
+use crate::transforms::{FillParams, Flip, PaintParams, Transform, TransformError};
 use crate::volume::Volume;
 
 /// One draw of every transform alone (flip, shuffle, Bezier, in-paint, out-paint, elastic)
@@ -32,13 +32,7 @@ pub fn transforms_alone(preset: Preset, seed: u64, shape: [usize; 3]) -> Vec<App
 /// `step` applied alone to a copy of `original`.
 pub fn apply_alone(original: &Volume, step: &Applied) -> Result<Volume, TransformError> {
     let mut volume = original.clone();
-    match step {
-        Applied::Flip(p) => p.apply(&mut volume)?,
-        Applied::LocalShuffle(p) => p.apply(&mut volume)?,
-        Applied::Bezier(p) => p.apply(&mut volume)?,
-        Applied::Paint(p) => p.apply(&mut volume)?,
-        Applied::Elastic(p) => p.apply(&mut volume)?,
-    }
+    step.apply(&mut volume)?;
     Ok(volume)
 }
 
