@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod discover;
 mod export;
 mod font;
 mod grid;
@@ -31,7 +32,7 @@ enum Command {
     /// Apply the four transforms and both pipelines to an image or volume; write a PNG grid.
     Transform(transform::Args),
     /// Self-discovery: embed patients, find neighbours, crop recurring anatomy into classes.
-    Discover(not_yet::Args),
+    Discover(discover::Args),
     /// Pretrain a network by self-restoration (and self-classification).
     Pretrain(pretrain::Args),
     /// Fine-tune pretrained weights for classification or segmentation.
@@ -53,7 +54,8 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Discover(a) | Command::Finetune(a) | Command::Embed(a) => not_yet::run(a),
+        Command::Finetune(a) | Command::Embed(a) => not_yet::run(a),
+        Command::Discover(a) => discover::run(a),
         Command::Pretrain(a) => pretrain::run(a),
         Command::Transform(a) => transform::run(a),
         Command::Bench(a) => bench::run(a),

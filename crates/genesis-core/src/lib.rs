@@ -4,6 +4,8 @@
 
 #[cfg(not(target_family = "wasm"))]
 pub mod bench;
+pub mod discovery;
+pub mod knn;
 pub mod patches;
 pub mod phantom;
 pub mod pipeline;

@@ -143,10 +143,10 @@ mod tests {
             patients: 2,
             batch: 2,
             size: 16,
-            ..RunConfig::preset(Method::SemanticGenesis, Dim::D2)
+            ..RunConfig::preset(Method::Restoration, Dim::D2)
         };
         let generator = Arc::new(Generator {
-            source: Source::open(&cfg).unwrap(),
+            source: Source::open(&cfg, &std::env::temp_dir()).unwrap(),
             pipeline: Pipeline::preset(cfg.pipeline, &Quirks::default()),
             seed: 3,
             batch: cfg.batch,

@@ -1,10 +1,10 @@
 //! `genesis pretrain`: Models Genesis / Semantic Genesis pretraining with checkpoints, resume,
 //! metrics, plots and a built-in phantom default (see docs/pretraining.md).
 
-mod checkpoint;
-mod config;
+pub(crate) mod checkpoint;
+pub(crate) mod config;
 mod data;
-mod device;
+pub(crate) mod device;
 mod metrics;
 mod model;
 mod plot;
@@ -59,7 +59,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let device = device::parse(&cfg.device)?;
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     config::write(&cfg, &dir.join("run.toml"))?;
-    let source = Source::open(&cfg)?;
+    let source = Source::open(&cfg, &dir)?;
     let classes = source.classes();
     if cfg.method.has_head() && classes < 2 {
         bail!("{:?} needs at least two pseudo-classes, the data has {classes}", cfg.method);

@@ -1,80 +1,74 @@
 //! Where training crops come from: built-in phantoms, a folder of images or volumes, or a
-//! folder of labelled crops described by `manifest.jsonl`.
+//! folder of labelled crops described by `manifest.jsonl` (what `genesis discover` writes).
 //!
-//! For `data = "phantom"` with a classification head, the pseudo-classes are a **stand-in for
-//! self-discovery**: `classes` fixed random coordinates drawn once from the seed; the label of a
-//! crop is its coordinate's index; each crop comes from a random phantom patient with a small
-//! multi-resolution jitter (×0.8–1.25 of the crop size, resized back). Real self-discovery
-//! (spec §4) also picks the patients as nearest neighbours of a reference in an autoencoder's
-//! latent space; this stand-in does not.
+//! For `data = "phantom"` with a classification head, the pseudo-classes come from a real
+//! self-discovery on the phantoms (autoencoder embeddings, nearest neighbours, fixed
+//! coordinates; spec §4), written to `RUN_DIR/discovery/` before training starts and reused
+//! on resume.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use genesis_core::phantom::{PhantomConfig, chest_ct, chest_xray};
+use genesis_core::phantom::PhantomConfig;
 use genesis_core::resize::{Filter, resize};
-use genesis_core::rng::{GenesisRng, RngExt, stream};
+use genesis_core::rng::{GenesisRng, RngExt};
 use genesis_core::{Volume, patches};
 use genesis_io::Conventions;
+use genesis_io::npy::Array;
 use serde::Deserialize;
 
-use super::config::{Dim, RunConfig};
-
-/// Jitter range of the multi-resolution crops around the configured size.
-const JITTER: (f64, f64) = (0.8, 1.25);
+use super::config::RunConfig;
+use crate::discover::{self, EmbedSettings, MANIFEST, Settings};
 
 /// The crops a run trains on.
 pub enum Source {
     /// Random crops of whole images or volumes (restoration only).
     Random(Vec<Volume>),
-    /// Crops around fixed coordinates of whole images; the label is the coordinate's index.
-    Coordinates {
-        /// The images or volumes.
-        images: Vec<Volume>,
-        /// Crop centres, one per class.
-        centres: Vec<[usize; 3]>,
-    },
     /// Pre-cut crops with their class (resized to the sample shape).
     Labelled(Vec<(Volume, usize)>),
 }
 
-/// One line of `manifest.jsonl`.
+/// The fields of a `manifest.jsonl` line pretraining reads (discovery writes more).
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct ManifestLine {
-    /// Crop file, relative to the manifest's folder.
+    /// Crop file, relative to the manifest's folder: an image/volume, or an NPY shard
+    /// `[n, X, Y, Z]` when `index` is given.
     file: PathBuf,
+    /// Position of the crop in a shard.
+    #[serde(default)]
+    index: Option<usize>,
     /// Pseudo-class index.
     class: usize,
 }
 
 impl Source {
-    /// Loads or renders the data of `cfg` (phantoms are rendered on `cfg.workers` threads).
-    pub fn open(cfg: &RunConfig) -> anyhow::Result<Self> {
+    /// Loads or renders the data of `cfg` (phantoms are rendered on `cfg.workers` threads; a
+    /// phantom run with a head first runs self-discovery into `run/discovery`).
+    pub fn open(cfg: &RunConfig, run: &Path) -> anyhow::Result<Self> {
         let shape = cfg.sample_shape();
-        if cfg.data == "phantom" {
-            let images = phantoms(cfg)?;
+        let dir = if cfg.data == "phantom" {
             if !cfg.method.has_head() {
-                return Ok(Source::Random(images));
+                return Ok(Source::Random(phantoms(cfg)?));
             }
-            let centres = centres(cfg.seed, cfg.classes, images[0].shape(), shape)?;
-            return Ok(Source::Coordinates { images, centres });
-        }
-        let dir = Path::new(&cfg.data);
-        let manifest = dir.join("manifest.jsonl");
+            let dir = run.join("discovery");
+            discover_phantoms(cfg, &dir)?;
+            dir
+        } else {
+            PathBuf::from(&cfg.data)
+        };
+        let manifest = dir.join(MANIFEST);
         if manifest.is_file() {
             return Ok(Source::Labelled(labelled(&manifest, shape)?));
         }
         if cfg.method.has_head() {
             bail!(
-                "{}: {:?} needs pseudo-class labels: a manifest.jsonl of {{\"file\": ..., \"class\": k}} lines (see docs/pretraining.md)",
+                "{}: {:?} needs pseudo-class labels: run `genesis discover --data {0} --out DIR` and train on DIR, or write a manifest.jsonl of {{\"file\": ..., \"class\": k}} lines (see docs/pretraining.md)",
                 dir.display(),
                 cfg.method
             );
         }
         let dataset =
-            genesis_io::datasets::folder::FolderDataset::open(dir, Conventions::default())?;
+            genesis_io::datasets::folder::FolderDataset::open(&dir, Conventions::default())?;
         let volumes = (0..dataset.len())
             .map(|i| at_least(dataset.get(i)?, shape))
             .collect::<anyhow::Result<Vec<_>>>()?;
@@ -85,7 +79,6 @@ impl Source {
     pub fn classes(&self) -> usize {
         match self {
             Source::Random(_) => 0,
-            Source::Coordinates { centres, .. } => centres.len(),
             Source::Labelled(items) => items.iter().map(|(_, c)| c + 1).max().unwrap_or(0),
         }
     }
@@ -99,20 +92,6 @@ impl Source {
                     std::array::from_fn(|a| rng.random_range(0..=image.shape()[a] - shape[a]));
                 Ok((patches::crop(image, corner, shape).context("crop outside the image")?, 0))
             }
-            Source::Coordinates { images, centres } => {
-                let image = &images[rng.random_range(0..images.len())];
-                let class = rng.random_range(0..centres.len());
-                let scale = rng.random_range(JITTER.0..=JITTER.1);
-                let full = image.shape();
-                let side: [usize; 3] = std::array::from_fn(|a| {
-                    ((shape[a] as f64 * scale).round() as usize).clamp(1, full[a])
-                });
-                let corner = std::array::from_fn(|a| {
-                    centres[class][a].saturating_sub(side[a] / 2).min(full[a] - side[a])
-                });
-                let crop = patches::crop(image, corner, side).context("crop outside the image")?;
-                Ok((resize(&crop, shape, Filter::Linear)?, class))
-            }
             Source::Labelled(items) => {
                 let (crop, class) = &items[rng.random_range(0..items.len())];
                 Ok((crop.clone(), *class))
@@ -121,68 +100,34 @@ impl Source {
     }
 }
 
-/// Renders `cfg.patients` phantoms (radiographs in 2-D, normalized CT in 3-D) in parallel.
+/// Renders `cfg.patients` phantoms (radiographs in 2-D, normalized CT in 3-D) with room for
+/// random crops.
 fn phantoms(cfg: &RunConfig) -> anyhow::Result<Vec<Volume>> {
-    let margin = |s: usize| ((s as f64 * JITTER.1).ceil() as usize) * 2;
     let [sx, _, sz] = cfg.sample_shape();
     let pc = PhantomConfig {
-        size_2d: margin(sx).max(128),
-        shape_3d: [margin(sx).max(96), margin(sx).max(96), margin(sz).max(48)],
+        size_2d: (2 * sx).max(128),
+        shape_3d: [(2 * sx).max(96), (2 * sx).max(96), (2 * sz).max(48)],
         ..PhantomConfig::default()
     };
-    let (seed, dim) = (cfg.seed, cfg.dim);
-    let render = move |i: usize| -> anyhow::Result<Volume> {
-        let index = i as u64;
-        match dim {
-            Dim::D2 => Ok(chest_xray(seed, index, &pc)?.volume),
-            Dim::D3 => {
-                let mut v = chest_ct(seed, index, &pc)?.volume;
-                Conventions::default().normalize(&mut v);
-                Ok(v)
-            }
-        }
-    };
-    let render = Arc::new(render);
-    let workers = cfg.workers.min(cfg.patients);
-    let handles: Vec<_> = (0..workers)
-        .map(|w| {
-            let (render, n) = (Arc::clone(&render), cfg.patients);
-            std::thread::spawn(move || {
-                (w..n)
-                    .step_by(workers)
-                    .map(|i| render(i).map(|v| (i, v)))
-                    .collect::<anyhow::Result<Vec<_>>>()
-            })
-        })
-        .collect();
-    let mut all = Vec::with_capacity(cfg.patients);
-    for h in handles {
-        all.extend(h.join().map_err(|_| anyhow::anyhow!("a phantom renderer panicked"))??);
-    }
-    all.sort_by_key(|(i, _)| *i);
-    Ok(all.into_iter().map(|(_, v)| v).collect())
+    let rendered = discover::render_phantoms(cfg.seed, cfg.patients, cfg.dim, pc, cfg.workers)?;
+    Ok(rendered.into_iter().map(|(_, v)| v).collect())
 }
 
-/// `classes` crop centres drawn once from the seed, far enough from the edges of an image of
-/// `full` shape for the largest jittered crop of `shape`.
-fn centres(
-    seed: u64,
-    classes: usize,
-    full: [usize; 3],
-    shape: [usize; 3],
-) -> anyhow::Result<Vec<[usize; 3]>> {
-    let mut rng = stream(seed, "class-coordinates", &[]);
-    // Half the largest jittered crop per axis; an axis of size 1 (2-D depth) stays at 0.
-    let half: [usize; 3] = std::array::from_fn(|a| match shape[a] {
-        1 => 0,
-        s => ((s as f64 * JITTER.1).ceil() as usize).div_ceil(2),
-    });
-    if (0..3).any(|a| full[a] < 2 * half[a]) {
-        bail!("phantom of shape {full:?} is too small for crops of {shape:?}");
-    }
-    Ok((0..classes)
-        .map(|_| std::array::from_fn(|a| rng.random_range(half[a]..=full[a] - half[a])))
-        .collect())
+/// Runs (or, on resume, completes) self-discovery on the run's phantoms into `dir`: the
+/// run's classes, K = an eighth of the patients, a small quickly trained autoencoder.
+fn discover_phantoms(cfg: &RunConfig, dir: &Path) -> anyhow::Result<()> {
+    let [size, _, depth] = cfg.sample_shape();
+    let mut settings = Settings::new(cfg.dim, "phantom", size, depth);
+    settings.patients = cfg.patients;
+    settings.seed = cfg.seed;
+    settings.device = cfg.device.clone();
+    settings.workers = cfg.workers;
+    settings.discovery.classes = cfg.classes;
+    settings.discovery.neighbours = (cfg.patients / 8).max(2);
+    settings.embed = EmbedSettings { size: 32, steps: 60, ..EmbedSettings::default() };
+    let log = dir.join(discover::COORDINATES);
+    discover::run_settings(&settings, dir, log.exists().then_some(log.as_path()))?;
+    Ok(())
 }
 
 /// Resizes `v` up where it is smaller than `shape` (random crops need room).
@@ -194,21 +139,31 @@ fn at_least(v: Volume, shape: [usize; 3]) -> anyhow::Result<Volume> {
     Ok(resize(&v, std::array::from_fn(|a| s[a].max(shape[a])), Filter::Linear)?)
 }
 
-/// Reads a manifest and its crops, each normalized and resized to `shape`.
+/// Reads a manifest and its crops, each normalized and resized to `shape`. Shard files are
+/// read once while consecutive lines name them.
 fn labelled(manifest: &Path, shape: [usize; 3]) -> anyhow::Result<Vec<(Volume, usize)>> {
     let dir = manifest.parent().unwrap_or(Path::new("."));
     let text = std::fs::read_to_string(manifest)
         .with_context(|| format!("cannot read {}", manifest.display()))?;
     let mut items = Vec::new();
+    let mut shard: Option<(PathBuf, Array)> = None;
     for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let entry: ManifestLine = serde_json::from_str(line).with_context(|| {
-            format!(
-                "{}:{}: expected {{\"file\": \"...\", \"class\": k}}",
-                manifest.display(),
-                n + 1
-            )
-        })?;
-        let crop = genesis_io::load_normalized(&dir.join(&entry.file))?;
+        let at = || format!("{}:{}", manifest.display(), n + 1);
+        let entry: ManifestLine = serde_json::from_str(line)
+            .with_context(|| format!("{}: expected {{\"file\": \"...\", \"class\": k}}", at()))?;
+        let path = dir.join(&entry.file);
+        let crop = match entry.index {
+            None => genesis_io::load_normalized(&path)?,
+            Some(index) => {
+                if shard.as_ref().is_none_or(|(p, _)| *p != path) {
+                    let bytes = genesis_io::limits::read_file(&path)?;
+                    shard = Some((path.clone(), genesis_io::npy::parse(&path, &bytes)?));
+                }
+                let (_, array) = shard.as_ref().context("shard just loaded")?;
+                shard_item(array, index).with_context(at)?
+            }
+        };
+        crop.check_finite().with_context(at)?;
         items.push((resize(&crop, shape, Filter::Linear)?, entry.class));
     }
     if items.len() < 2 {
@@ -217,26 +172,23 @@ fn labelled(manifest: &Path, shape: [usize; 3]) -> anyhow::Result<Vec<(Volume, u
     Ok(items)
 }
 
+/// Crop `index` of a shard `[n, X, Y, Z]`.
+fn shard_item(array: &Array, index: usize) -> anyhow::Result<Volume> {
+    let &[n, x, y, z] = array.shape.as_slice() else {
+        bail!("a shard must have shape [n, X, Y, Z], this one has {:?}", array.shape);
+    };
+    if index >= n {
+        bail!("crop {index} asked from a shard of {n}");
+    }
+    let size = x * y * z;
+    Ok(Volume::new([x, y, z], array.data[index * size..(index + 1) * size].to_vec())?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pretrain::config::Method;
-
-    #[test]
-    fn coordinate_classes_are_fixed_by_the_seed_and_crops_have_the_sample_shape() {
-        let cfg = RunConfig {
-            patients: 2,
-            classes: 3,
-            ..RunConfig::preset(Method::SemanticGenesis, Dim::D2)
-        };
-        let source = Source::open(&cfg).unwrap();
-        assert_eq!(source.classes(), 3);
-        let a = source.draw(&mut stream(1, "t", &[]), cfg.sample_shape()).unwrap();
-        let b = source.draw(&mut stream(1, "t", &[]), cfg.sample_shape()).unwrap();
-        assert_eq!(a, b);
-        assert_eq!(a.0.shape(), cfg.sample_shape());
-        assert!(a.1 < 3);
-    }
+    use crate::pretrain::config::{Dim, Method};
+    use genesis_core::rng::stream;
 
     #[test]
     fn manifest_crops_carry_their_class() {
@@ -247,9 +199,12 @@ mod tests {
                 Volume::new([8, 8, 1], (0..64).map(|p| (p * (i + 1)) as f32).collect()).unwrap();
             genesis_io::npy::write(&dir.join(name), &v).unwrap();
         }
+        let shard: Vec<f32> = (0..128).map(|p| p as f32).collect();
+        std::fs::write(dir.join("s.npy"), genesis_io::npy::encode(&[2, 8, 8, 1], &shard)).unwrap();
         std::fs::write(
             dir.join("manifest.jsonl"),
-            "{\"file\":\"a.npy\",\"class\":0}\n{\"file\":\"b.npy\",\"class\":4}\n",
+            "{\"file\":\"a.npy\",\"class\":0}\n{\"file\":\"b.npy\",\"class\":4}\n\
+             {\"file\":\"s.npy\",\"index\":1,\"class\":2,\"patient\":\"p\"}\n",
         )
         .unwrap();
         let cfg = RunConfig {
@@ -257,11 +212,22 @@ mod tests {
             size: 16,
             ..RunConfig::preset(Method::SemanticGenesis, Dim::D2)
         };
-        let source = Source::open(&cfg).unwrap();
+        let source = Source::open(&cfg, &dir).unwrap();
         assert_eq!(source.classes(), 5);
         let (crop, class) = source.draw(&mut stream(0, "t", &[]), cfg.sample_shape()).unwrap();
         assert_eq!(crop.shape(), [16, 16, 1]);
-        assert!(class == 0 || class == 4);
+        assert!([0, 2, 4].contains(&class));
+        let Source::Labelled(items) = &source else { panic!("labelled") };
+        assert_eq!(items[2].1, 2);
+        // Crop 1 of the shard holds 64..128, resized 8 → 16 keeps the range.
+        assert!(items[2].0.min_max().0 >= 64.0);
+        std::fs::write(
+            dir.join("manifest.jsonl"),
+            "{\"file\":\"s.npy\",\"index\":2,\"class\":0}\n",
+        )
+        .unwrap();
+        let err = Source::open(&cfg, &dir).err().unwrap();
+        assert!(format!("{err:#}").contains("crop 2 asked from a shard of 2"), "{err:#}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
