@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod discover;
+mod embed;
 mod export;
 mod font;
 mod grid;
@@ -38,7 +39,7 @@ enum Command {
     /// Fine-tune pretrained weights for classification or segmentation.
     Finetune(not_yet::Args),
     /// Compute embeddings (pooled bottleneck features) for images or volumes.
-    Embed(not_yet::Args),
+    Embed(embed::Args),
     /// Import PyTorch or safetensors weights into a burn `.bpk` file.
     Import(import::Args),
     /// Export `.bpk` weights as PyTorch-named safetensors.
@@ -54,7 +55,8 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Finetune(a) | Command::Embed(a) => not_yet::run(a),
+        Command::Finetune(a) => not_yet::run(a),
+        Command::Embed(a) => embed::run(a),
         Command::Discover(a) => discover::run(a),
         Command::Pretrain(a) => pretrain::run(a),
         Command::Transform(a) => transform::run(a),

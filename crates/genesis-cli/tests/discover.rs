@@ -146,3 +146,42 @@ fn bad_input_fails_with_a_message() {
     let err = failure(out);
     assert!(err.contains("too small for crops"), "{err}");
 }
+
+#[test]
+fn embed_uses_the_discovery_autoencoder_and_lists_neighbours() {
+    let root = folder("embed");
+    let run = root.join("run");
+    ok(Command::new(env!("CARGO_BIN_EXE_genesis"))
+        .args(["discover", "--patients", "8", "--classes", "1", "--neighbours", "2"])
+        .args(["--size", "48", "--ae-size", "32", "--ae-steps", "5", "--out"])
+        .arg(&run)
+        .output()
+        .unwrap());
+    let images = root.join("images");
+    ok(Command::new(env!("CARGO_BIN_EXE_genesis"))
+        .args(["phantom", "--dim", "2d", "--count", "5", "--out"])
+        .arg(&images)
+        .output()
+        .unwrap());
+    let embed = |arch: &str, out: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_genesis"))
+            .arg("embed")
+            .arg(&images)
+            .args(["--arch", arch, "--base", "16", "--depth", "4", "--size", "32", "--weights"])
+            .arg(run.join("autoencoder.bpk"))
+            .arg("--out")
+            .arg(out)
+            .output()
+            .unwrap()
+    };
+    let out = root.join("out");
+    ok(embed("autoencoder2d", &out));
+    let files = std::fs::read_to_string(out.join("files.txt")).unwrap();
+    assert_eq!(files.lines().count(), 5);
+    let npy = std::fs::read(out.join("embeddings.npy")).unwrap();
+    assert!(String::from_utf8_lossy(&npy[..128]).contains("'shape': (5, 256)"));
+    let csv = std::fs::read_to_string(out.join("neighbours.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 5 * 3);
+    let err = failure(embed("unet2d", &root.join("bad")));
+    assert!(err.contains("does not fit"), "{err}");
+}

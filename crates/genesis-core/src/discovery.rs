@@ -138,7 +138,7 @@ impl DiscoveryConfig {
             return bad("resolutions must be 1, 2 or 3");
         }
         let [lo, hi] = self.size_jitter;
-        if !(lo > 0.0 && lo < hi && hi.is_finite()) || !(0.0..1.0).contains(&self.offset) {
+        if !(lo > 0.0 && lo < hi && hi.is_finite() && (0.0..1.0).contains(&self.offset)) {
             return bad("size jitter must be 0 < lo < hi and the offset in [0, 1)");
         }
         if self.tries == 0 || !self.min_distance.is_finite() {

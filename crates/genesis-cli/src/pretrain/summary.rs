@@ -67,6 +67,12 @@ pub fn render(cfg: &RunConfig, dir: &Path, outcome: &Outcome) -> String {
         out,
         "            checkpoints/best/model.bpk · checkpoints/last/{{model,optim}}.bpk + state.json"
     );
+    if dir.join("discovery").join("contact-sheet.png").is_file() {
+        let _ = writeln!(
+            out,
+            "            discovery/ (self-discovered classes: manifest.jsonl, contact-sheet.png)"
+        );
+    }
     let _ = writeln!(out, "resume with genesis pretrain --resume {}", dir.display());
     out
 }
