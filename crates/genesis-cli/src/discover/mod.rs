@@ -299,10 +299,7 @@ pub fn run_settings(
     let before = count_lines(&out.join(MANIFEST));
     discover(&cfg, &points, settings.seed, &previous, &mut writer)?;
     bar.finish();
-    let title = format!(
-        "Self-discovery: a row per class, crops of its {} nearest patients",
-        cfg.neighbours
-    );
+    let title = format!("Self-discovery: {} classes × {} neighbours", cfg.classes, cfg.neighbours);
     writer.sheet.save(&title, &out.join("contact-sheet.png"))?;
     Ok(Report { classes: cfg.classes, crops: count_lines(&out.join(MANIFEST)) - before })
 }
