@@ -28,6 +28,11 @@ fn take(len: usize) -> Vec<f32> {
     buffer
 }
 
+/// An empty buffer with room for `capacity` values, to be filled by pushing.
+pub fn empty(capacity: usize) -> Vec<f32> {
+    take(capacity)
+}
+
 /// A buffer of `len` zeros.
 pub fn zeroed(len: usize) -> Vec<f32> {
     let mut buffer = take(len);
@@ -42,7 +47,8 @@ pub fn copy(data: &[f32]) -> Vec<f32> {
     buffer
 }
 
-/// Gives `buffer` back for reuse by later [`zeroed`] and [`copy`] calls on this thread.
+/// Gives `buffer` back for reuse by later [`empty`], [`zeroed`] and [`copy`] calls on this
+/// thread.
 pub fn recycle(buffer: Vec<f32>) {
     POOL.with(|pool| {
         let mut pool = pool.borrow_mut();

@@ -12,6 +12,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::float::{exact_index, floor_small};
 use super::{Apply, Transform, TransformError, chance, check, draw};
 use crate::rng::GenesisRng;
 use crate::volume::Volume;
@@ -183,21 +184,86 @@ impl Table {
         Self { curve, nodes, cells }
     }
 
+    /// The table position of a voxel value and its cell (its floor, as a float).
     #[inline]
-    fn eval(&self, v: f32) -> f32 {
-        let v = v.clamp(0.0, 1.0);
-        let pos = v * CELLS as f32;
-        // An i32 conversion is cheaper than a usize one (fewer range fix-ups).
-        let j = (pos as i32).min(CELLS as i32 - 1) as usize;
-        let cell = self.cells[j];
-        let out = if cell.slope.is_nan() {
-            let (lo, hi) = (self.nodes[j], self.nodes[j + 1]);
-            let s = self.curve.solve(f64::from(v), lo, hi, 0.5 * (lo + hi));
-            self.curve.output(s) as f32
-        } else {
-            cell.base + (pos - j as f32) * cell.slope
-        };
-        out.clamp(0.0, 1.0)
+    fn locate(v: f32) -> (f32, f32) {
+        let pos = v.clamp(0.0, 1.0) * CELLS as f32;
+        (pos, floor_small(pos).min((CELLS - 1) as f32))
+    }
+
+    /// Exact value at a clamped value `v` of cell `j`.
+    fn solve_in_cell(&self, v: f32, j: usize) -> f32 {
+        let (lo, hi) = (self.nodes[j], self.nodes[j + 1]);
+        let s = self.curve.solve(f64::from(v), lo, hi, 0.5 * (lo + hi));
+        self.curve.output(s) as f32
+    }
+
+    #[cfg(test)]
+    fn eval(&self, v: f32, exact: &mut ExactCache) -> f32 {
+        let mut one = [v];
+        self.eval_chunk(&mut one, exact);
+        one[0]
+    }
+
+    /// Maps up to [`CHUNK`] voxel values in place. Locating the cells, reading them and
+    /// interpolating run as separate branch-free loops (the first and last vectorise); the
+    /// voxels of cells that need the exact solve (NaN slope) are redone afterwards.
+    fn eval_chunk(&self, values: &mut [f32], exact: &mut ExactCache) {
+        let n = values.len().min(CHUNK);
+        let (pos, cell) = (&mut [0f32; CHUNK], &mut [0f32; CHUNK]);
+        for k in 0..n {
+            (pos[k], cell[k]) = Self::locate(values[k]);
+        }
+        let (base, slope) = (&mut [0f32; CHUNK], &mut [0f32; CHUNK]);
+        for k in 0..n {
+            let c = self.cells[exact_index(cell[k]) as usize];
+            (base[k], slope[k]) = (c.base, c.slope);
+        }
+        let mut steep = false;
+        for (k, v) in values.iter_mut().enumerate().take(n) {
+            steep |= slope[k].is_nan();
+            *v = (base[k] + (pos[k] - cell[k]) * slope[k]).clamp(0.0, 1.0);
+        }
+        if steep {
+            for k in (0..n).filter(|&k| slope[k].is_nan()) {
+                let v = pos[k] / CELLS as f32;
+                let j = exact_index(cell[k]) as usize;
+                values[k] = exact.get_or_insert(v, || self.solve_in_cell(v, j)).clamp(0.0, 1.0);
+            }
+        }
+    }
+}
+
+/// Voxels mapped together by [`Table::eval_chunk`].
+const CHUNK: usize = 64;
+
+/// Remembers the last exact evaluations (a small direct-mapped table keyed by the input's
+/// bits). Images hold few distinct values (quantised scanner data, windowed integers), so
+/// the voxels of a steep cell mostly repeat a value already solved for; the result is the
+/// same function of the value either way.
+struct ExactCache {
+    entries: Vec<(u32, f32)>,
+}
+
+impl ExactCache {
+    /// Entries (a power of two).
+    const SIZE: usize = 256;
+    /// A key no input has: a NaN bit pattern (inputs are checked finite).
+    const EMPTY: u32 = u32::MAX;
+
+    fn new() -> Self {
+        Self { entries: vec![(Self::EMPTY, 0.0); Self::SIZE] }
+    }
+
+    #[inline]
+    fn get_or_insert(&mut self, v: f32, solve: impl FnOnce() -> f32) -> f32 {
+        let key = v.to_bits();
+        let slot = (key.wrapping_mul(0x9E37_79B9) >> 24) as usize % Self::SIZE;
+        let entry = &mut self.entries[slot];
+        if entry.0 != key {
+            *entry = (key, solve());
+        }
+        entry.1
     }
 }
 
@@ -210,8 +276,9 @@ impl BezierParams {
     /// Applies the mapping to checked voxels.
     pub(crate) fn apply_valid(&self, volume: &mut Volume) {
         let table = Table::new(Curve::new(self));
-        for v in volume.data_mut() {
-            *v = table.eval(*v);
+        let mut exact = ExactCache::new();
+        for chunk in volume.data_mut().chunks_mut(CHUNK) {
+            table.eval_chunk(chunk, &mut exact);
         }
     }
 }
@@ -267,12 +334,30 @@ mod tests {
     fn max_error(p: &BezierParams) -> f64 {
         let table = Table::new(Curve::new(p));
         let reference = Reference::new(p);
+        let mut exact = ExactCache::new();
         (0..=20_000)
             .map(|i| {
                 let v = (i as f32 / 20_000.0 + if i % 2 == 0 { 0.0 } else { 1.3e-5 }).min(1.0);
-                (f64::from(table.eval(v)) - reference.interp(f64::from(v))).abs()
+                (f64::from(table.eval(v, &mut exact)) - reference.interp(f64::from(v))).abs()
             })
             .fold(0.0, f64::max)
+    }
+
+    #[test]
+    fn chunks_map_like_single_values() {
+        let steep = BezierParams { p1: [0.999, 0.2], p2: [0.001, 0.9], inverted: true };
+        let drawn = Bezier::default().sample(&mut stream(12, "bezier-test", &[]), [1, 1, 1]);
+        let values: Vec<f32> = (0..1000).map(|i| i as f32 / 900.0 - 0.05).collect();
+        for p in [steep, drawn] {
+            let table = Table::new(Curve::new(&p));
+            let mut chunked = values.clone();
+            for chunk in chunked.chunks_mut(CHUNK) {
+                table.eval_chunk(chunk, &mut ExactCache::new());
+            }
+            let single: Vec<f32> =
+                values.iter().map(|&v| table.eval(v, &mut ExactCache::new())).collect();
+            assert_eq!(chunked, single, "{p:?}");
+        }
     }
 
     #[test]

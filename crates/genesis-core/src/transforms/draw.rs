@@ -108,9 +108,17 @@ pub fn batch(rng: &mut GenesisRng, bounds: &[u64], out: &mut [u64]) {
 /// Uniform shuffles (Fisher–Yates) of slices up to a given length, drawing several swap
 /// indices per 64-bit word. The grouping of the bounds `i, i−1, …` into words depends only on
 /// `i`, so it is computed once here and reused for every slice.
+///
+/// The draws are those of [`batch`], computed without its serial dependency: after `k`
+/// widening multiplications the leftover word is `r·(b₀⋯b_{k−1}) mod 2⁶⁴`, so with the prefix
+/// products tabulated every index is one wrapping and one widening multiplication of the
+/// word itself, all independent of each other (the same values, no serial chain).
 pub struct Shuffler {
     /// For each top bound `i`: how many bounds `i, i−1, …` share one word, and their product.
     groups: Vec<(usize, u64)>,
+    /// For each top bound `i`, [`Self::MAX_GROUP`] prefix products: entry `k` is
+    /// `i·(i−1)⋯(i−k+1)` (1 for `k = 0`).
+    prefixes: Vec<[u64; Self::MAX_GROUP]>,
 }
 
 impl Shuffler {
@@ -119,37 +127,67 @@ impl Shuffler {
 
     /// A shuffler for slices of up to `len` items.
     pub fn new(len: usize) -> Self {
-        let groups = (0..=len)
-            .map(|i| {
-                let (mut n, mut product) = (0, 1u64);
-                while n < Self::MAX_GROUP && i > n + 1 {
-                    match product.checked_mul((i - n) as u64) {
-                        Some(p) => product = p,
-                        None => break,
-                    }
-                    n += 1;
+        let mut groups = Vec::with_capacity(len + 1);
+        let mut prefixes = Vec::with_capacity(len + 1);
+        for i in 0..=len {
+            let (mut n, mut product) = (0, 1u64);
+            let mut prefix = [1u64; Self::MAX_GROUP];
+            while n < Self::MAX_GROUP && i > n + 1 {
+                prefix[n] = product;
+                match product.checked_mul((i - n) as u64) {
+                    Some(p) => product = p,
+                    None => break,
                 }
-                (n, product)
-            })
-            .collect();
-        Self { groups }
+                n += 1;
+            }
+            groups.push((n, product));
+            prefixes.push(prefix);
+        }
+        Self { groups, prefixes }
+    }
+
+    /// Draws the `n` swap indices below `top, top−1, …` that [`batch`] would draw.
+    #[inline]
+    fn picks(&self, rng: &mut GenesisRng, top: usize, picks: &mut [u64; Self::MAX_GROUP]) {
+        let (n, product) = self.groups[top];
+        let prefix = &self.prefixes[top];
+        let mut fill = |r: u64| {
+            for (k, (pick, &p)) in picks.iter_mut().zip(prefix).enumerate().take(n) {
+                let left = r.wrapping_mul(p);
+                *pick = ((u128::from(left) * (top - k) as u128) >> 64) as u64;
+            }
+            r.wrapping_mul(product)
+        };
+        let left = fill(rng.next_u64());
+        if left < product {
+            let t = threshold(product, 64);
+            let mut left = left;
+            while left < t {
+                left = fill(rng.next_u64());
+            }
+        }
     }
 
     /// Shuffles `items` uniformly; slices longer than the shuffler was built for fall back to
     /// computing the grouping on the fly.
     pub fn shuffle<T>(&self, rng: &mut GenesisRng, items: &mut [T]) {
-        if items.len() >= self.groups.len() {
-            return Shuffler::new(items.len()).shuffle(rng, items);
+        self.swaps(rng, items.len(), |i, j| items.swap(i, j));
+    }
+
+    /// The swaps of a Fisher–Yates shuffle of `len` items: `swap(i, j)` for `i = len − 1, …, 1`
+    /// with `j ≤ i` uniform. After the call for `i`, position `i` holds its final item, so a
+    /// caller can consume it right there (no second pass over the shuffled items).
+    pub fn swaps(&self, rng: &mut GenesisRng, len: usize, mut swap: impl FnMut(usize, usize)) {
+        if len >= self.groups.len() {
+            return Shuffler::new(len).swaps(rng, len, swap);
         }
         let mut picks = [0u64; Self::MAX_GROUP];
-        let mut i = items.len();
+        let mut i = len;
         while i > 1 {
-            let (n, product) = self.groups[i];
-            let top = i;
-            let bounds = (0..n).map(|k| (top - k) as u64);
-            batch_with(|| rng.next_u64(), bounds, product, &mut picks[..n], 64);
+            let n = self.groups[i].0;
+            self.picks(rng, i, &mut picks);
             for &j in &picks[..n] {
-                items.swap(i - 1, j as usize);
+                swap(i - 1, j as usize);
                 i -= 1;
             }
         }
@@ -182,6 +220,22 @@ mod tests {
             let first = counts[0];
             assert!(first > 0 && counts.iter().all(|&c| c == first), "{bounds:?}: {counts:?}");
         }
+    }
+
+    #[test]
+    fn shuffler_draws_match_batched_draws() {
+        let shuffler = Shuffler::new(600);
+        let (mut a, mut b) = (stream(4, "draw", &[]), stream(4, "draw", &[]));
+        for top in (2..=600).chain([2, 3, 17, 20, 21]).cycle().take(3000) {
+            let n = shuffler.groups[top].0;
+            let mut fast = [0u64; Shuffler::MAX_GROUP];
+            shuffler.picks(&mut a, top, &mut fast);
+            let bounds: Vec<u64> = (0..n).map(|k| (top - k) as u64).collect();
+            let mut want = [0u64; Shuffler::MAX_GROUP];
+            batch(&mut b, &bounds, &mut want[..n]);
+            assert_eq!(fast[..n], want[..n], "top {top}");
+        }
+        assert_eq!(a.next_u64(), b.next_u64());
     }
 
     #[test]

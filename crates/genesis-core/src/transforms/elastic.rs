@@ -14,6 +14,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::float::{exact_index, floor_small};
 use super::smooth::{gaussian_kernel, smooth};
 use super::{Apply, Transform, TransformError, check, draw};
 use crate::rng::{GenesisRng, Rng, stream};
@@ -145,19 +146,21 @@ impl ElasticParams {
         let (lo, hi) = volume.min_max();
         let out = volume.data_mut();
         let [nx, ny, nz] = self.shape;
+        let plane = ny * nz;
+        let coords = PlaneCoords::new(ny, nz);
+        // The branch-free path computes flat indices exactly in f32.
+        let small = out.len() <= 1 << 23;
         for x in 0..nx {
-            for y in 0..ny {
-                for z0 in (0..nz).step_by(CHUNK) {
-                    let run = Run { x, y, z0, len: CHUNK.min(nz - z0) };
-                    let at = (x * ny + y) * nz + z0;
-                    let d = [&dx[at..at + run.len], &dy[at..at + run.len]];
-                    let dst = &mut out[at..at + run.len];
-                    if !warp_inside(&src, self.shape, run, d, dst) {
-                        warp_reflected(&src, self.shape, run, d, dst);
-                    }
-                    for v in dst {
-                        *v = v.clamp(lo, hi);
-                    }
+            for k0 in (0..plane).step_by(CHUNK) {
+                let run = Run { x, k0, len: CHUNK.min(plane - k0) };
+                let at = x * plane + k0;
+                let d = [&dx[at..at + run.len], &dy[at..at + run.len]];
+                let dst = &mut out[at..at + run.len];
+                if !(small && warp_once_reflected(&src, self.shape, &coords, run, d, dst)) {
+                    warp_reflected(&src, self.shape, &coords, run, d, dst);
+                }
+                for v in dst {
+                    *v = v.clamp(lo, hi);
                 }
             }
         }
@@ -168,78 +171,110 @@ impl ElasticParams {
     }
 }
 
-/// Voxels along z processed together by the warp.
-const CHUNK: usize = 32;
+/// Voxels of an x-plane processed together by the warp.
+const CHUNK: usize = 64;
 
-/// `len` consecutive voxels along z starting at `(x, y, z0)`.
+/// `len` consecutive voxels of the x-plane `x`, from in-plane flat index `k0 = y·nz + z`.
 #[derive(Clone, Copy)]
 struct Run {
     x: usize,
-    y: usize,
-    z0: usize,
+    k0: usize,
     len: usize,
 }
 
-/// Bilinear warp of a run whose sample positions all lie inside the volume (no reflection):
-/// index and weight arithmetic, the gathers and the interpolation run as separate loops so
-/// the arithmetic vectorises. Returns false (writing nothing) when a position lies outside.
-fn warp_inside(src: &[f32], shape: [usize; 3], run: Run, d: [&[f32]; 2], out: &mut [f32]) -> bool {
-    let [nx, ny, nz] = shape;
-    if nx.max(ny) >= 1 << 22 {
-        return false;
+/// The y and z coordinates of every in-plane flat index `y·nz + z`, so that a run can span
+/// several z-columns (2D images have columns of one voxel).
+struct PlaneCoords {
+    y: Vec<f32>,
+    z: Vec<f32>,
+}
+
+impl PlaneCoords {
+    fn new(ny: usize, nz: usize) -> Self {
+        let y = (0..ny * nz).map(|k| (k / nz) as f32).collect();
+        let z = (0..ny * nz).map(|k| (k % nz) as f32).collect();
+        Self { y, z }
     }
-    let (max_x, max_y) = ((nx - 1) as f32, (ny - 1) as f32);
-    let (mut tx, mut ty, mut base) = ([0f32; CHUNK], [0f32; CHUNK], [0u32; CHUNK]);
-    let mut inside = true;
+}
+
+/// Bilinear warp of a run whose sample positions need at most one reflection at the borders
+/// (displacements shorter than the axis), in a volume of at most 2²³ voxels. Index and weight
+/// arithmetic, the gathers and the interpolation run as separate loops, and the indices are
+/// computed exactly in f32 (SSE2 has no 32-bit integer multiply), so the arithmetic
+/// vectorises. Returns false (writing nothing) when a position lies further out. Same values
+/// as [`warp_reflected`].
+fn warp_once_reflected(
+    src: &[f32],
+    shape: [usize; 3],
+    coords: &PlaneCoords,
+    run: Run,
+    d: [&[f32]; 2],
+    out: &mut [f32],
+) -> bool {
+    let [nx, ny, nz] = shape.map(|n| n as f32);
+    let plane = ny * nz;
+    let (tx, ty) = (&mut [0f32; CHUNK], &mut [0f32; CHUNK]);
+    let corners = &mut [[0u32; CHUNK]; 4];
+    let (ys, zs) = (&coords.y[run.k0..][..run.len], &coords.z[run.k0..][..run.len]);
+    let mut once = true;
     for k in 0..run.len {
-        let (cx, cy) = (run.x as f32 + d[0][k], run.y as f32 + d[1][k]);
-        inside &= cx >= 0.0 && cx < max_x && cy >= 0.0 && cy < max_y;
-        let ((x0, fx), (y0, fy)) = (floor_small(cx), floor_small(cy));
+        let (cx, cy) = (run.x as f32 + d[0][k], ys[k] + d[1][k]);
+        once &= within_one_reflection(cx, nx) & within_one_reflection(cy, ny);
+        let (fx, fy) = (floor_small(cx), floor_small(cy));
         tx[k] = cx - fx;
         ty[k] = cy - fy;
-        base[k] = ((x0 * ny as u32 + y0) * nz as u32).wrapping_add((run.z0 + k) as u32);
+        let (x0, x1) = (mirror(fx, nx) * plane, mirror(fx + 1.0, nx) * plane);
+        let (y0, y1) = (mirror(fy, ny) * nz + zs[k], mirror(fy + 1.0, ny) * nz + zs[k]);
+        for (c, at) in corners.iter_mut().zip([x0 + y0, x0 + y1, x1 + y0, x1 + y1]) {
+            c[k] = exact_index(at);
+        }
     }
-    if !inside {
+    if !once {
         return false;
     }
-    let plane = ny * nz;
-    let mut corners = [[0f32; CHUNK]; 4];
-    for k in 0..run.len {
-        let at = base[k] as usize;
-        let w = &src[at..at + plane + nz + 1];
-        corners[0][k] = w[0];
-        corners[1][k] = w[nz];
-        corners[2][k] = w[plane];
-        corners[3][k] = w[plane + nz];
+    let values = &mut [[0f32; CHUNK]; 4];
+    for (v, c) in values.iter_mut().zip(corners.iter()) {
+        for k in 0..run.len {
+            v[k] = src[c[k] as usize];
+        }
     }
     for (k, o) in out.iter_mut().enumerate().take(run.len) {
-        let v0 = lerp(corners[0][k], corners[1][k], ty[k]);
-        let v1 = lerp(corners[2][k], corners[3][k], ty[k]);
+        let v0 = lerp(values[0][k], values[1][k], ty[k]);
+        let v1 = lerp(values[2][k], values[3][k], ty[k]);
         *o = lerp(v0, v1, tx[k]);
     }
     true
 }
 
-/// Floor of `c ∈ [0, 2²²)` as an integer and as a float, branch-free so that loops over it
-/// vectorise (`as i32` needs saturation fix-ups): adding 2²³ rounds to an integer held in the
-/// low mantissa bits. Outside that range the result is meaningless (callers check first).
+/// True when position `c` has both bilinear taps in `[−n, 2n)`.
 #[inline]
-fn floor_small(c: f32) -> (u32, f32) {
-    const MAGIC: f32 = 8_388_608.0;
-    let m = c + MAGIC;
-    let nearest = m - MAGIC;
-    let above = u32::from(nearest > c);
-    let int = m.to_bits().wrapping_sub(MAGIC.to_bits()).wrapping_sub(above);
-    (int, nearest - above as f32)
+fn within_one_reflection(c: f32, n: f32) -> bool {
+    c >= -n && c < 2.0 * n - 1.0
+}
+
+/// [`reflect`] of an integer-valued `i ∈ [−n, 2n)`, exactly in f32 and branch-free:
+/// `h − ||i + ½| − ½ − h|` with `h = n − ½` folds first the negative side, then the far side.
+#[inline]
+fn mirror(i: f32, n: f32) -> f32 {
+    let h = n - 0.5;
+    h - (((i + 0.5).abs() - 0.5) - h).abs()
 }
 
 /// Bilinear warp of a run with half-sample-symmetric reflection at the borders.
-fn warp_reflected(src: &[f32], shape: [usize; 3], run: Run, d: [&[f32]; 2], out: &mut [f32]) {
+fn warp_reflected(
+    src: &[f32],
+    shape: [usize; 3],
+    coords: &PlaneCoords,
+    run: Run,
+    d: [&[f32]; 2],
+    out: &mut [f32],
+) {
     let [nx, ny, nz] = shape;
     for (k, o) in out.iter_mut().enumerate().take(run.len) {
+        let (y, z) = (coords.y[run.k0 + k], coords.z[run.k0 + k] as usize);
         let (x0, x1, tx) = taps(run.x as f32 + d[0][k], nx);
-        let (y0, y1, ty) = taps(run.y as f32 + d[1][k], ny);
-        let at = |a: usize, b: usize| src[(a * ny + b) * nz + run.z0 + k];
+        let (y0, y1, ty) = taps(y + d[1][k], ny);
+        let at = |a: usize, b: usize| src[(a * ny + b) * nz + z];
         *o = lerp(lerp(at(x0, y0), at(x0, y1), ty), lerp(at(x1, y0), at(x1, y1), ty), tx);
     }
 }
@@ -328,6 +363,40 @@ mod tests {
     }
 
     #[test]
+    fn branch_free_warp_matches_the_general_one() {
+        let shape = [40, 36, 9];
+        let plane = 36 * 9;
+        let [dx, dy] = draw(6, shape).displacement().unwrap();
+        let src: Vec<f32> = (0..40 * plane).map(|i| ((i * 7919) % 1000) as f32 / 999.0).collect();
+        let coords = PlaneCoords::new(36, 9);
+        let mut checked = 0;
+        for x in 0..40 {
+            for k0 in (0..plane).step_by(CHUNK) {
+                let run = Run { x, k0, len: CHUNK.min(plane - k0) };
+                let at = x * plane + k0;
+                let d = [&dx[at..at + run.len], &dy[at..at + run.len]];
+                let (mut fast, mut general) = (vec![0.0; run.len], vec![0.0; run.len]);
+                if warp_once_reflected(&src, shape, &coords, run, d, &mut fast) {
+                    warp_reflected(&src, shape, &coords, run, d, &mut general);
+                    assert_eq!(fast, general, "run {x}, {k0}");
+                    checked += 1;
+                }
+            }
+        }
+        assert!(checked > 100, "{checked} runs compared");
+    }
+
+    #[test]
+    fn single_reflection_matches_the_general_one() {
+        for n in [1, 2, 5, 64] {
+            for i in -n..2 * n {
+                let r = mirror(i as f32, n as f32);
+                assert_eq!(r as usize, reflect(i, n as usize), "{i} on {n}");
+            }
+        }
+    }
+
+    #[test]
     fn reflection_is_half_sample_symmetric() {
         let n = 4;
         let got: Vec<usize> = (-9..13).map(|i| reflect(i, n)).collect();
@@ -336,15 +405,6 @@ mod tests {
         assert_eq!(got, want);
         assert_eq!(reflect(0, 1), 0);
         assert_eq!(reflect(-5, 1), 0);
-    }
-
-    #[test]
-    fn branch_free_floor_matches_floor() {
-        for c in [0.0f32, 0.25, 0.5, 0.999_999_9, 1.0, 1.5, 2.5, 3.499_999_8, 63.99, 4_194_303.5] {
-            let (i, f) = floor_small(c);
-            assert_eq!(f, c.floor(), "{c}");
-            assert_eq!(i as f32, c.floor(), "{c}");
-        }
     }
 
     #[test]

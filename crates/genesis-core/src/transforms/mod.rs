@@ -16,6 +16,7 @@ pub mod bezier;
 pub mod draw;
 pub mod elastic;
 pub mod flip;
+mod float;
 pub mod paint;
 pub mod region;
 pub mod shuffle;

@@ -64,10 +64,11 @@ fn split(shape: [usize; 3], axis: usize) -> (usize, usize, usize) {
     (shape[..axis].iter().product(), shape[axis], shape[axis + 1..].iter().product())
 }
 
-/// `out[k] = Σ (w, offset) in taps: w · input[offset + k]` for every `k < out.len()`,
-/// accumulating blocks of columns in registers (one store per output, not one per tap).
-fn combine(out: &mut [f32], input: &[f32], taps: &[(f32, usize)]) {
-    fn block<const W: usize>(out: &mut [f32], input: &[f32], taps: &[(f32, usize)], col: usize) {
+/// Appends `Σ (w, offset) in taps: w · input[offset + k]` for every `k < len` to `out`,
+/// accumulating blocks of columns in registers (one store per output, not one per tap; no
+/// zero-filled output buffer to overwrite).
+fn combine(out: &mut Vec<f32>, input: &[f32], taps: &[(f32, usize)], len: usize) {
+    fn block<const W: usize>(out: &mut Vec<f32>, input: &[f32], taps: &[(f32, usize)], col: usize) {
         let mut acc = [0.0f32; W];
         for &(w, offset) in taps {
             let src = &input[offset + col..][..W];
@@ -75,22 +76,23 @@ fn combine(out: &mut [f32], input: &[f32], taps: &[(f32, usize)]) {
                 *a += w * s;
             }
         }
-        out[col..col + W].copy_from_slice(&acc);
+        out.extend_from_slice(&acc);
     }
     let mut col = 0;
-    while col < out.len() {
-        match out.len() - col {
-            16.. => block::<16>(out, input, taps, col),
-            8.. => block::<8>(out, input, taps, col),
-            4.. => block::<4>(out, input, taps, col),
-            _ => block::<1>(out, input, taps, col),
-        }
-        col += match out.len() - col {
+    while col < len {
+        let width = match len - col {
             16.. => 16,
             8.. => 8,
             4.. => 4,
             _ => 1,
         };
+        match width {
+            16 => block::<16>(out, input, taps, col),
+            8 => block::<8>(out, input, taps, col),
+            4 => block::<4>(out, input, taps, col),
+            _ => block::<1>(out, input, taps, col),
+        }
+        col += width;
     }
 }
 
@@ -98,7 +100,7 @@ fn combine(out: &mut [f32], input: &[f32], taps: &[(f32, usize)]) {
 fn convolve(input: &[f32], shape: [usize; 3], axis: usize, kernel: &[f32], grid: Grid) -> Vec<f32> {
     let (outer, n, inner) = split(shape, axis);
     let radius = (kernel.len() / 2) as isize;
-    let mut out = scratch::zeroed(outer * grid.count * inner);
+    let mut out = scratch::empty(outer * grid.count * inner);
     let mut taps = Vec::with_capacity(kernel.len());
     for o in 0..outer {
         for c in 0..grid.count {
@@ -110,7 +112,7 @@ fn convolve(input: &[f32], shape: [usize; 3], axis: usize, kernel: &[f32], grid:
                 (lo..=hi)
                     .map(|j| (kernel[(j - p + radius) as usize], (o * n + j as usize) * inner)),
             );
-            combine(&mut out[(o * grid.count + c) * inner..][..inner], input, &taps);
+            combine(&mut out, input, &taps, inner);
         }
     }
     out
@@ -136,7 +138,7 @@ fn upsample(coarse: &[f32], shape: [usize; 3], axis: usize, n: usize, grid: Grid
     let (outer, _, inner) = split(shape, axis);
     let step = grid.step;
     let weights: Vec<[f32; POINTS]> = (0..step).map(|r| lagrange(r as f64 / step as f64)).collect();
-    let mut out = scratch::zeroed(outer * n * inner);
+    let mut out = scratch::empty(outer * n * inner);
     for o in 0..outer {
         for i in 0..n {
             // Position i lies between coarse samples c + 2 and c + 3 (c = i / step), whose
@@ -145,7 +147,7 @@ fn upsample(coarse: &[f32], shape: [usize; 3], axis: usize, n: usize, grid: Grid
             let w = weights[i % step];
             let taps: [(f32, usize); POINTS] =
                 std::array::from_fn(|k| (w[k], (o * grid.count + first + k) * inner));
-            combine(&mut out[(o * n + i) * inner..][..inner], coarse, &taps);
+            combine(&mut out, coarse, &taps, inner);
         }
     }
     out
