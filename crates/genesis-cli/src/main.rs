@@ -6,12 +6,13 @@ use clap::{Parser, Subcommand};
 mod bench;
 mod discover;
 mod embed;
+mod experiment;
 mod export;
+mod finetune;
 mod font;
 mod grid;
 mod import;
 mod infer;
-mod not_yet;
 mod phantom;
 mod pretrain;
 mod transform;
@@ -36,8 +37,11 @@ enum Command {
     Discover(discover::Args),
     /// Pretrain a network by self-restoration (and self-classification).
     Pretrain(pretrain::Args),
-    /// Fine-tune pretrained weights for classification or segmentation.
-    Finetune(not_yet::Args),
+    /// Fine-tune pretrained weights (or train from scratch) for classification or segmentation.
+    Finetune(finetune::Args),
+    /// Reproducible experiments; `transfer`: pretraining vs scratch on the phantom benchmark.
+    #[command(subcommand)]
+    Experiment(experiment::Command),
     /// Compute embeddings (pooled bottleneck features) for images or volumes.
     Embed(embed::Args),
     /// Import PyTorch or safetensors weights into a burn `.bpk` file.
@@ -55,8 +59,9 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Finetune(a) => not_yet::run(a),
         Command::Embed(a) => embed::run(a),
+        Command::Finetune(a) => finetune::run(a),
+        Command::Experiment(c) => experiment::run(c),
         Command::Discover(a) => discover::run(a),
         Command::Pretrain(a) => pretrain::run(a),
         Command::Transform(a) => transform::run(a),

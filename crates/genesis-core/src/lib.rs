@@ -6,6 +6,7 @@
 pub mod bench;
 pub mod discovery;
 pub mod knn;
+pub mod metrics;
 pub mod patches;
 pub mod phantom;
 pub mod pipeline;

@@ -52,6 +52,15 @@ pub struct Nodule {
     pub radius_mm: f32,
 }
 
+impl Nodule {
+    /// Normalized squared distance of the radiograph point `(u, t)` to the nodule's projected
+    /// ellipse (< 1 inside).
+    fn xray_distance(&self, u: f32, t: f32) -> f32 {
+        let r = self.radius_mm / 154.0;
+        ((u - self.centre[0]).powi(2) + ((t - self.centre[2]) * 1.8).powi(2)) / (r * r)
+    }
+}
+
 /// One vessel segment `(from, to)` in `(u, w, t)` with its radius in millimetres.
 type Segment = ([f32; 3], [f32; 3], f32);
 
@@ -200,6 +209,17 @@ impl Anatomy {
         }
     }
 
+    /// Body coordinates `(u, t)` at the centre of pixel `(row, col)` of an `n`-pixel
+    /// radiograph: field coordinates, then the patient's pose.
+    fn xray_pixel(&self, row: usize, col: usize, n: usize) -> (f32, f32) {
+        let (sin, cos) = self.rotation.sin_cos();
+        let fu = (col as f32 + 0.5) / n as f32 * 2.3 - 1.15 - self.shift[0];
+        let ft = 1.12 - (row as f32 + 0.5) / n as f32 * 1.2 - self.shift[1];
+        let u = (cos * fu - sin * (ft - 0.5)) / self.zoom;
+        let t = (sin * fu + cos * (ft - 0.5)) / self.zoom + 0.5;
+        (u, t)
+    }
+
     /// Height of the diaphragm surface under `(u, w)`; the right dome (u < 0) sits higher.
     fn diaphragm_at(&self, u: f32, w: f32) -> f32 {
         let side = if u < 0.0 { 0.025 } else { 0.0 };
@@ -293,18 +313,12 @@ pub fn chest_xray(seed: u64, index: u64, cfg: &PhantomConfig) -> Result<Phantom,
     let n = cfg.size_2d;
     crate::volume::voxel_count([n, n, 1])?;
     let a = &anatomy;
-    let (sin, cos) = a.rotation.sin_cos();
-    let mut attenuation = vec![0.0f32; n * n];
-    for r in 0..n {
-        for c in 0..n {
-            // Field coordinates, then the patient's pose.
-            let fu = (c as f32 + 0.5) / n as f32 * 2.3 - 1.15 - a.shift[0];
-            let ft = 1.12 - (r as f32 + 0.5) / n as f32 * 1.2 - a.shift[1];
-            let u = (cos * fu - sin * (ft - 0.5)) / a.zoom;
-            let t = (sin * fu + cos * (ft - 0.5)) / a.zoom + 0.5;
-            attenuation[r * n + c] = xray_attenuation(a, u, t);
-        }
-    }
+    let attenuation: Vec<f32> = (0..n * n)
+        .map(|p| {
+            let (u, t) = a.xray_pixel(p / n, p % n, n);
+            xray_attenuation(a, u, t)
+        })
+        .collect();
     let mut rng = stream(seed, "phantom-noise", &[index]);
     let mut noise = Noise(rng.random::<u64>() | 1);
     let [exposure, gamma] = a.exposure;
@@ -443,13 +457,27 @@ fn xray_vessels(a: &Anatomy, u: f32, t: f32) -> f32 {
         }
     }
     for n in &a.nodules {
-        let r = n.radius_mm / 154.0;
-        let d2 = ((u - n.centre[0]).powi(2) + ((t - n.centre[2]) * 1.8).powi(2)) / (r * r);
+        let d2 = n.xray_distance(u, t);
         if d2 < 1.0 {
             v += 0.35 * (1.0 - d2).sqrt();
         }
     }
     v
+}
+
+/// The nodule mask of a radiograph of `anatomy` with `size` pixels a side (the size
+/// [`chest_xray`] was rendered at): 1 where a nodule's projected ellipse covers the pixel
+/// centre, 0 elsewhere — the ground truth of the synthetic nodule segmentation task.
+pub fn xray_nodule_mask(anatomy: &Anatomy, size: usize) -> Result<Volume, VolumeError> {
+    crate::volume::voxel_count([size, size, 1])?;
+    let pixels = (0..size * size)
+        .map(|p| {
+            let (u, t) = anatomy.xray_pixel(p / size, p % size, size);
+            let inside = anatomy.nodules.iter().any(|n| n.xray_distance(u, t) < 1.0);
+            f32::from(u8::from(inside))
+        })
+        .collect();
+    Volume::image(size, size, pixels)
 }
 
 /// Renders patient `index` as an axial chest CT in Hounsfield units.
@@ -680,6 +708,38 @@ mod tests {
             assert!(lung + 0.1 < spine, "patient {index}: lung {lung} spine {spine}");
             assert!(outside < lung, "patient {index}: outside {outside} lung {lung}");
         }
+    }
+
+    #[test]
+    fn nodule_mask_covers_the_drawn_nodules() {
+        let cfg = PhantomConfig { size_2d: 160, ..PhantomConfig::default() };
+        let (mut with, mut inside, mut beside) = (0, 0.0, 0.0);
+        for index in 0..16 {
+            let p = chest_xray(3, index, &cfg).unwrap();
+            let mask = xray_nodule_mask(&p.anatomy, 160).unwrap();
+            let pixels: Vec<usize> = (0..160 * 160).filter(|&i| mask.data()[i] > 0.5).collect();
+            assert_eq!(pixels.is_empty(), p.anatomy.nodules.is_empty(), "patient {index}");
+            // Each ellipse covers about π·r_u·r_t pixels (r_t = r_u / 1.8; 2.3 × 1.2 field).
+            let area: f32 = p
+                .anatomy
+                .nodules
+                .iter()
+                .map(|n| {
+                    let r = n.radius_mm / 154.0 * p.anatomy.zoom;
+                    PI * (r / 2.3 * 160.0) * (r / 1.8 / 1.2 * 160.0)
+                })
+                .sum();
+            let count = pixels.len() as f32;
+            assert!(count <= area * 1.3 + 4.0, "patient {index}: {count} px for area {area}");
+            with += usize::from(!pixels.is_empty());
+            // The nodules brighten the radiograph where the mask says (vs 12 pixels aside).
+            for &i in &pixels {
+                inside += p.volume.data()[i];
+                beside += p.volume.data()[i - 12];
+            }
+        }
+        assert!((4..=12).contains(&with), "{with} of 16 patients have nodules");
+        assert!(inside > beside, "inside {inside} vs beside {beside}");
     }
 
     #[test]

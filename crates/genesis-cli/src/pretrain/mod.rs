@@ -7,7 +7,7 @@ mod data;
 pub(crate) mod device;
 mod metrics;
 mod model;
-mod plot;
+pub(crate) mod plot;
 mod source;
 mod summary;
 mod train;

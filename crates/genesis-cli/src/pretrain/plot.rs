@@ -16,16 +16,17 @@ const LEFT: usize = 70;
 const RIGHT: usize = 20;
 const TOP: usize = 40;
 const BOTTOM: usize = 50;
-const BACKGROUND: Rgb<u8> = Rgb([24, 26, 30]);
-const AXIS: Rgb<u8> = Rgb([170, 176, 186]);
+pub(crate) const BACKGROUND: Rgb<u8> = Rgb([24, 26, 30]);
+pub(crate) const AXIS: Rgb<u8> = Rgb([170, 176, 186]);
 const STEP: Rgb<u8> = Rgb([90, 96, 110]);
-const TRAIN: Rgb<u8> = Rgb([92, 170, 250]);
-const VAL: Rgb<u8> = Rgb([250, 170, 60]);
+pub(crate) const TRAIN: Rgb<u8> = Rgb([92, 170, 250]);
+pub(crate) const VAL: Rgb<u8> = Rgb([250, 170, 60]);
 
 /// A series: points `(x in epochs, y)` and a colour.
 type Series = (Vec<(f64, f64)>, Rgb<u8>);
 
-fn text(img: &mut RgbImage, s: &str, x: usize, y: usize, color: Rgb<u8>) {
+/// Writes `s` at pixel `(x, y)` (top left) in the built-in font, clipped to the image.
+pub(crate) fn text(img: &mut RgbImage, s: &str, x: usize, y: usize, color: Rgb<u8>) {
     font::render(s, 1, |dx, dy| {
         let (px, py) = ((x + dx) as u32, (y + dy) as u32);
         if px < img.width() && py < img.height() {
@@ -34,7 +35,8 @@ fn text(img: &mut RgbImage, s: &str, x: usize, y: usize, color: Rgb<u8>) {
     });
 }
 
-fn line(img: &mut RgbImage, (x0, y0): (f64, f64), (x1, y1): (f64, f64), color: Rgb<u8>) {
+/// Draws a one-pixel line from `(x0, y0)` to `(x1, y1)`, clipped to the image.
+pub(crate) fn line(img: &mut RgbImage, (x0, y0): (f64, f64), (x1, y1): (f64, f64), color: Rgb<u8>) {
     let n = (x1 - x0).abs().max((y1 - y0).abs()).ceil().max(1.0) as usize;
     for i in 0..=n {
         let t = i as f64 / n as f64;
