@@ -128,10 +128,7 @@ impl FinetuneConfig {
 
     /// Spatial shape `[X, Y, Z]` of one image (`[size, size, 1]` in 2-D).
     pub fn sample_shape(&self) -> [usize; 3] {
-        match self.dim {
-            Dim::D2 => [self.size, self.size, 1],
-            Dim::D3 => [self.size, self.size, self.depth],
-        }
+        self.dim.shape(self.size, self.depth)
     }
 
     /// Checks values a run cannot work with, naming the key to change.

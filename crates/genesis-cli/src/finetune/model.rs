@@ -11,7 +11,7 @@ use genesis_nn::burn::module::{Module, ModuleDisplay};
 use genesis_nn::burn::nn::{Linear, LinearConfig};
 use genesis_nn::burn::store::{BurnpackStore, ModuleStore};
 use genesis_nn::burn::tensor::activation::softmax;
-use genesis_nn::burn::tensor::{Bytes, Device, Int, Tensor, TensorData};
+use genesis_nn::burn::tensor::{Bytes, Device, Int, Tensor};
 use genesis_nn::loss::{cross_entropy, dice};
 use genesis_nn::weights::from_burnpack;
 use genesis_nn::{GenesisModel, UNet2d, UNet2dConfig, UNet3d, UNet3dConfig};
@@ -19,6 +19,7 @@ use genesis_nn::{GenesisModel, UNet2d, UNet2dConfig, UNet3d, UNet3dConfig};
 use super::config::{FinetuneConfig, Task};
 use super::data::Batch;
 use crate::pretrain::config::Dim;
+use crate::pretrain::model::{host_tensor, label_tensor};
 
 /// A U-Net whose encoder can be frozen and whose output layer can be replaced.
 pub trait Backbone<const D: usize>: Module + ModuleDisplay + GenesisModel<D> {
@@ -84,12 +85,8 @@ pub struct Tensors<const D: usize> {
 impl<const D: usize> Tensors<D> {
     /// Uploads `batch` to `device`.
     pub fn new(batch: &Batch, device: &Device) -> Self {
-        let mut dims = vec![batch.n, 1];
-        dims.extend_from_slice(&batch.shape[..D - 2]);
-        let tensor =
-            |v: &Vec<f32>| Tensor::<D>::from_data(TensorData::new(v.clone(), dims.clone()), device);
-        let labels =
-            Tensor::<1, Int>::from_data(TensorData::new(batch.labels.clone(), [batch.n]), device);
+        let tensor = |v: &[f32]| host_tensor(v, batch.n, batch.shape, device);
+        let labels = label_tensor(&batch.labels, device);
         let masks = (!batch.masks.is_empty()).then(|| tensor(&batch.masks));
         Self { images: tensor(&batch.images), labels, masks }
     }

@@ -8,7 +8,6 @@ use anyhow::bail;
 use genesis_core::metrics::{Overlap, accuracy, argmax_rows, macro_auc};
 use genesis_core::rng::stream;
 use genesis_core::transforms::draw::Shuffler;
-use genesis_nn::burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig, momentum::MomentumConfig};
 use genesis_nn::burn::tensor::Device;
 use genesis_nn::step::train_step;
 use genesis_nn::weights::to_burnpack;
@@ -19,7 +18,6 @@ use super::config::{FinetuneConfig, Task};
 use super::data::{Batch, Sample, Splits};
 use super::model::{Downstream, Tensors, Work};
 use crate::pretrain::checkpoint::write_atomic;
-use crate::pretrain::config::Optimizer;
 
 /// Foreground threshold of the segmentation metrics.
 const THRESHOLD: f32 = 0.5;
@@ -112,18 +110,6 @@ pub struct Trainer {
     pub device: Device,
     /// The data.
     pub splits: Splits,
-}
-
-/// The optimiser of `cfg` (SGD momentum without dampening, like PyTorch; Adam with Keras' ε).
-fn optimizer(cfg: &FinetuneConfig) -> ModuleOptimizer {
-    match cfg.optimizer {
-        Optimizer::Sgd => SgdConfig::new()
-            .with_momentum(Some(
-                MomentumConfig::new().with_momentum(cfg.momentum).with_dampening(0.0),
-            ))
-            .init(),
-        Optimizer::Adam => AdamConfig::new().with_epsilon(1e-7).init(),
-    }
 }
 
 /// Scores of `model` on `samples`, in batches of `batch`.
@@ -231,7 +217,7 @@ impl Trainer {
         self.device.seed(cfg.seed);
         let train_device = self.device.clone().autodiff();
         let mut model = build(&train_device)?;
-        let mut optim = optimizer(cfg);
+        let mut optim = cfg.optimizer.build(cfg.momentum);
         // Batch norm normalises with the statistics of each evaluation batch, like the released
         // models' ContBatchNorm (running statistics of a few dozen steps are too noisy).
         let eval = |m: &M, samples: &[Sample]| {

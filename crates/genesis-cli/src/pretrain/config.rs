@@ -5,6 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use genesis_core::Preset;
+use genesis_nn::burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig, momentum::MomentumConfig};
 use serde::{Deserialize, Serialize};
 
 /// A pretraining recipe.
@@ -39,6 +40,31 @@ pub enum Dim {
     #[serde(rename = "3d")]
     #[value(name = "3d")]
     D3,
+}
+
+impl Optimizer {
+    /// Builds the optimiser: SGD with undampened momentum `momentum` like PyTorch, or Adam
+    /// with Keras' ε.
+    pub fn build(self, momentum: f64) -> ModuleOptimizer {
+        match self {
+            Optimizer::Sgd => SgdConfig::new()
+                .with_momentum(Some(
+                    MomentumConfig::new().with_momentum(momentum).with_dampening(0.0),
+                ))
+                .init(),
+            Optimizer::Adam => AdamConfig::new().with_epsilon(1e-7).init(),
+        }
+    }
+}
+
+impl Dim {
+    /// Spatial shape `[X, Y, Z]` of a crop of side `size` (`[size, size, 1]` in 2-D).
+    pub fn shape(self, size: usize, depth: usize) -> [usize; 3] {
+        match self {
+            Dim::D2 => [size, size, 1],
+            Dim::D3 => [size, size, depth],
+        }
+    }
 }
 
 /// The optimiser.
@@ -169,10 +195,7 @@ impl RunConfig {
 
     /// Spatial shape `[X, Y, Z]` of one sample (`[size, size, 1]` in 2-D).
     pub fn sample_shape(&self) -> [usize; 3] {
-        match self.dim {
-            Dim::D2 => [self.size, self.size, 1],
-            Dim::D3 => [self.size, self.size, self.depth],
-        }
+        self.dim.shape(self.size, self.depth)
     }
 
     /// Checks values a run cannot work with, naming the key to change.

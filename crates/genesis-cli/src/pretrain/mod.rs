@@ -6,7 +6,7 @@ pub(crate) mod config;
 mod data;
 pub(crate) mod device;
 mod metrics;
-mod model;
+pub(crate) mod model;
 pub(crate) mod plot;
 mod source;
 mod summary;

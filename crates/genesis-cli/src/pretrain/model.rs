@@ -53,14 +53,27 @@ pub struct Tensors<const D: usize> {
 impl<const D: usize> Tensors<D> {
     /// Uploads `batch` to `device`.
     pub fn new(batch: &Batch, device: &Device) -> Self {
-        let mut dims = vec![batch.n, 1];
-        dims.extend_from_slice(&batch.shape[..D - 2]);
-        let tensor =
-            |v: &Vec<f32>| Tensor::<D>::from_data(TensorData::new(v.clone(), dims.clone()), device);
-        let labels =
-            Tensor::<1, Int>::from_data(TensorData::new(batch.labels.clone(), [batch.n]), device);
+        let tensor = |v: &[f32]| host_tensor(v, batch.n, batch.shape, device);
+        let labels = label_tensor(&batch.labels, device);
         Self { input: tensor(&batch.input), target: tensor(&batch.target), labels }
     }
+}
+
+/// Uploads `n` single-channel samples of spatial `shape` (x-major) as `[n, 1, spatial…]`.
+pub fn host_tensor<const D: usize>(
+    values: &[f32],
+    n: usize,
+    shape: [usize; 3],
+    device: &Device,
+) -> Tensor<D> {
+    let mut dims = vec![n, 1];
+    dims.extend_from_slice(&shape[..D - 2]);
+    Tensor::from_data(TensorData::new(values.to_vec(), dims), device)
+}
+
+/// Uploads class labels as `[n]`.
+pub fn label_tensor(labels: &[i64], device: &Device) -> Tensor<1, Int> {
+    Tensor::from_data(TensorData::new(labels.to_vec(), [labels.len()]), device)
 }
 
 /// Loss terms of one pass, as tensors (so the total can be back-propagated).

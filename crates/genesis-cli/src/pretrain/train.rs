@@ -6,13 +6,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::bail;
-use genesis_nn::burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig, momentum::MomentumConfig};
 use genesis_nn::burn::tensor::{Device, Tensor};
 use genesis_nn::step::train_step;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::checkpoint::{self, TrainState};
-use super::config::{Optimizer, RunConfig};
+use super::config::RunConfig;
 use super::data::{Batch, Generator, Prefetch};
 use super::metrics::{Losses, MetricsLog, Record};
 use super::model::{Pretrainable, Task, Tensors, loss_terms};
@@ -59,18 +58,6 @@ fn values<const D: usize>(t: Tensor<D>) -> anyhow::Result<Vec<f32>> {
         .convert::<f32>()
         .try_into_vec::<f32>()
         .map_err(|e| anyhow::anyhow!("reading a tensor: {e:?}"))
-}
-
-/// The optimiser of `cfg` (SGD momentum without dampening, like PyTorch; Adam with Keras' ε).
-fn optimizer(cfg: &RunConfig) -> ModuleOptimizer {
-    match cfg.optimizer {
-        Optimizer::Sgd => SgdConfig::new()
-            .with_momentum(Some(
-                MomentumConfig::new().with_momentum(cfg.momentum).with_dampening(0.0),
-            ))
-            .init(),
-        Optimizer::Adam => AdamConfig::new().with_epsilon(1e-7).init(),
-    }
 }
 
 /// Mean losses and accuracy of `model` over the validation batches.
@@ -143,7 +130,7 @@ impl Trainer {
         let weights = (cfg.lambda_rec, cfg.lambda_cls);
         self.device.seed(cfg.seed);
         let train_device = self.device.clone().autodiff();
-        let (model, optim) = (build(&train_device), optimizer(cfg));
+        let (model, optim) = (build(&train_device), cfg.optimizer.build(cfg.momentum));
         let (mut model, mut optim, mut state) = if self.resume {
             checkpoint::load(&self.dir, "last", model, optim)?
         } else {
