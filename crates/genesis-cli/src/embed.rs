@@ -10,12 +10,13 @@ use genesis_core::resize::{Filter, resize};
 use genesis_io::Conventions;
 use genesis_io::datasets::folder::FolderDataset;
 use genesis_nn::burn::module::Module;
-use genesis_nn::burn::tensor::{Device, Tensor, TensorData};
+use genesis_nn::burn::tensor::{Device, Tensor};
 use genesis_nn::weights::load_file;
 use genesis_nn::{BnMode, GenesisModel, ModelTask};
 
 use crate::import::ArchArgs;
 use crate::pretrain::checkpoint::write_atomic;
+use crate::pretrain::model::host_tensor;
 
 /// Arguments of `genesis embed`.
 #[derive(clap::Args, Debug)]
@@ -102,7 +103,7 @@ impl ModelTask for Embed<'_> {
             dims.extend_from_slice(&shape[..D - 2]);
             model.check_input(&dims)?;
             let data = volumes.iter().flat_map(|v| v.data().iter().copied()).collect::<Vec<_>>();
-            let x: Tensor<D> = Tensor::from_data(TensorData::new(data, dims), &self.device);
+            let x: Tensor<D> = host_tensor(&data, volumes.len(), shape, &self.device);
             vectors.extend(
                 model
                     .embed(x)

@@ -10,20 +10,34 @@ use genesis_core::resize::{Filter, resize};
 use genesis_core::rng::{RngExt, stream};
 use genesis_nn::burn::module::Module;
 use genesis_nn::burn::optim::AdamConfig;
-use genesis_nn::burn::tensor::{Device, Tensor, TensorData};
+use genesis_nn::burn::tensor::{Device, Tensor};
 use genesis_nn::loss::mse;
 use genesis_nn::step::train_step;
-use genesis_nn::{AutoencoderConfig, BnMode, GenesisModel};
+use genesis_nn::{AutoencoderConfig, BnMode, GenesisModel, UNet2dConfig, UNet3dConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
 use super::patients::Patients;
 use crate::pretrain::config::Dim;
+use crate::pretrain::model::host_tensor;
+
+/// The network whose bottleneck embeds the patients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum EmbedArch {
+    /// The no-skip autoencoder (a true autoencoder; the author's recommendation).
+    Autoencoder,
+    /// The U-Net (the released code's later default; skips let it copy details past the
+    /// bottleneck).
+    Unet,
+}
 
 /// How patients are embedded.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct EmbedSettings {
+    /// The network.
+    pub arch: EmbedArch,
     /// Thumbnail side (2-D: side × side; 3-D: side × side × side/2).
     pub size: usize,
     /// Autoencoder training steps.
@@ -40,7 +54,15 @@ pub struct EmbedSettings {
 
 impl Default for EmbedSettings {
     fn default() -> Self {
-        Self { size: 64, steps: 150, batch: 8, lr: 1e-3, base: 16, levels: 4 }
+        Self {
+            arch: EmbedArch::Autoencoder,
+            size: 64,
+            steps: 150,
+            batch: 8,
+            lr: 1e-3,
+            base: 16,
+            levels: 4,
+        }
     }
 }
 
@@ -84,31 +106,32 @@ pub fn embed(
     device: &Device,
     weights: &Path,
 ) -> anyhow::Result<Embedded> {
-    let config = AutoencoderConfig::new()
-        .with_base(settings.base)
-        .with_depth(settings.levels)
-        .with_bn_mode(BnMode::Running);
-    match dim {
-        Dim::D2 => train_and_embed(thumbs, settings, seed, device, weights, |d| config.init2d(d)),
-        Dim::D3 => train_and_embed(thumbs, settings, seed, device, weights, |d| config.init3d(d)),
+    let (base, levels) = (settings.base, settings.levels);
+    let ae =
+        AutoencoderConfig::new().with_base(base).with_depth(levels).with_bn_mode(BnMode::Running);
+    let unet2d =
+        UNet2dConfig::new().with_base(base).with_depth(levels).with_bn_mode(BnMode::Running);
+    let unet3d = UNet3dConfig::new().with_base(base).with_bn_mode(BnMode::Running);
+    let job: Job<'_> = (thumbs, settings, seed, device, weights);
+    match (dim, settings.arch) {
+        (Dim::D2, EmbedArch::Autoencoder) => train_and_embed(job, |d| ae.init2d(d)),
+        (Dim::D3, EmbedArch::Autoencoder) => train_and_embed(job, |d| ae.init3d(d)),
+        (Dim::D2, EmbedArch::Unet) => train_and_embed(job, |d| unet2d.init(d)),
+        (Dim::D3, EmbedArch::Unet) => train_and_embed(job, |d| unet3d.init(d)),
     }
 }
 
 /// Stacks `items` into a `[n, 1, spatial…]` tensor.
 fn stack<const D: usize>(items: &[&Volume], device: &Device) -> Tensor<D> {
-    let shape = items[0].shape();
-    let mut dims = vec![items.len(), 1];
-    dims.extend_from_slice(&shape[..D - 2]);
     let data: Vec<f32> = items.iter().flat_map(|v| v.data().iter().copied()).collect();
-    Tensor::from_data(TensorData::new(data, dims), device)
+    host_tensor(&data, items.len(), items[0].shape(), device)
 }
 
+/// What [`train_and_embed`] works on: thumbnails, settings, seed, device, weights file.
+type Job<'a> = (&'a [Volume], &'a EmbedSettings, u64, &'a Device, &'a Path);
+
 fn train_and_embed<M: Module + GenesisModel<D>, const D: usize>(
-    thumbs: &[Volume],
-    settings: &EmbedSettings,
-    seed: u64,
-    device: &Device,
-    weights: &Path,
+    (thumbs, settings, seed, device, weights): Job<'_>,
     build: impl Fn(&Device) -> M,
 ) -> anyhow::Result<Embedded> {
     device.seed(seed);

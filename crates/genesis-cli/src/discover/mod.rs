@@ -18,7 +18,7 @@ use genesis_core::phantom::PhantomConfig;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
-pub use embed::EmbedSettings;
+pub use embed::{EmbedArch, EmbedSettings};
 pub use patients::render_phantoms;
 pub use writer::{COORDINATES, MANIFEST};
 
@@ -75,6 +75,9 @@ pub struct Args {
     /// phantoms use a border of a quarter crop).
     #[arg(long)]
     pub border: Option<usize>,
+    /// Network embedding the patients: the no-skip autoencoder or the U-Net.
+    #[arg(long, value_enum, default_value = "autoencoder")]
+    pub ae_arch: EmbedArch,
     /// Autoencoder training steps.
     #[arg(long, default_value_t = EmbedSettings::default().steps)]
     pub ae_steps: usize,
@@ -167,7 +170,13 @@ impl Settings {
                 }
             }
         }
-        s.embed = EmbedSettings { size: a.ae_size, steps: a.ae_steps, base: a.ae_base, ..s.embed };
+        s.embed = EmbedSettings {
+            arch: a.ae_arch,
+            size: a.ae_size,
+            steps: a.ae_steps,
+            base: a.ae_base,
+            ..s.embed
+        };
         Self {
             patients: a.patients,
             seed: a.seed,
