@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 
 mod bench;
+mod cubes;
 mod discover;
 mod embed;
 mod experiment;
@@ -33,6 +34,8 @@ struct Cli {
 enum Command {
     /// Apply the four transforms and both pipelines to an image or volume; write a PNG grid.
     Transform(transform::Args),
+    /// Cut LUNA16 CT scans into a cache of Models Genesis cubes (shardable across machines).
+    Cubes(cubes::Args),
     /// Self-discovery: embed patients, find neighbours, crop recurring anatomy into classes.
     Discover(discover::Args),
     /// Pretrain a network by self-restoration (and self-classification).
@@ -63,6 +66,7 @@ fn main() -> anyhow::Result<()> {
         Command::Finetune(a) => finetune::run(a),
         Command::Experiment(c) => experiment::run(c),
         Command::Discover(a) => discover::run(a),
+        Command::Cubes(a) => cubes::run(a),
         Command::Pretrain(a) => pretrain::run(a),
         Command::Transform(a) => transform::run(a),
         Command::Bench(a) => bench::run(a),

@@ -14,6 +14,7 @@ use genesis_core::resize::{Filter, resize};
 use genesis_core::rng::{GenesisRng, RngExt};
 use genesis_core::{Volume, patches};
 use genesis_io::Conventions;
+use genesis_io::datasets::luna16::CubeCache;
 use genesis_io::npy::Array;
 use serde::Deserialize;
 
@@ -66,6 +67,12 @@ impl Source {
                 dir.display(),
                 cfg.method
             );
+        }
+        if is_cube_cache(&dir) {
+            let cache = CubeCache::open(&dir)?;
+            let volumes =
+                cache.cubes().map(|c| at_least(c?, shape)).collect::<anyhow::Result<_>>()?;
+            return Ok(Source::Random(volumes));
         }
         let dataset =
             genesis_io::datasets::folder::FolderDataset::open(&dir, Conventions::default())?;
@@ -128,6 +135,16 @@ fn discover_phantoms(cfg: &RunConfig, dir: &Path) -> anyhow::Result<()> {
     let log = dir.join(discover::COORDINATES);
     discover::run_settings(&settings, dir, log.exists().then_some(log.as_path()))?;
     Ok(())
+}
+
+/// Whether `dir` holds `manifest-*.json` files of a `genesis cubes` cache.
+fn is_cube_cache(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.filter_map(Result::ok).any(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with("manifest-") && name.ends_with(".json")
+        })
+    })
 }
 
 /// Resizes `v` up where it is smaller than `shape` (random crops need room).

@@ -1,0 +1,61 @@
+//! `genesis cubes` on small MetaImage CT phantoms laid out like LUNA16, in two partitions,
+//! and `genesis pretrain` on the resulting cache.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use genesis_core::phantom::{PhantomConfig, chest_ct};
+
+fn ok(output: Output) -> String {
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "genesis failed:\n{text}");
+    text
+}
+
+#[test]
+fn partitions_merge_by_manifest_and_pretraining_reads_the_cache() {
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cubes-e2e");
+    let _ = std::fs::remove_dir_all(&root);
+    let phantoms = PhantomConfig { shape_3d: [160, 160, 56], ..Default::default() };
+    for (subset, index) in [("subset0", 0), ("subset1", 3)] {
+        std::fs::create_dir_all(root.join(subset)).unwrap();
+        let phantom = chest_ct(11, index, &phantoms).unwrap();
+        let path = root.join(subset).join(format!("scan{index}.mhd"));
+        genesis_io::metaimage::write(&path, &phantom.volume, false).unwrap();
+    }
+    let cache = root.join("cache");
+    for shard in ["0/2", "1/2"] {
+        let text = ok(Command::new(env!("CARGO_BIN_EXE_genesis"))
+            .arg("cubes")
+            .arg(&root)
+            .args(["--out", cache.to_str().unwrap(), "--shard", shard, "--scale", "4"])
+            .args(["--rows", "32", "--deps", "16", "--border", "20", "--border-z", "6"])
+            .output()
+            .unwrap());
+        assert!(text.contains("1 scans"), "{text}");
+    }
+    assert!(
+        cache.join("manifest-0of2.json").is_file() && cache.join("manifest-1of2.json").is_file()
+    );
+
+    let config = root.join("tiny.toml");
+    std::fs::write(
+        &config,
+        "method = \"models-genesis\"\ndim = \"3d\"\nsize = 16\ndepth = 8\nbase = 2\nbatch = 2\n\
+         epochs = 1\nsteps-per-epoch = 2\nval-batches = 1\ngrid-samples = 1\n",
+    )
+    .unwrap();
+    let text = ok(Command::new(env!("CARGO_BIN_EXE_genesis"))
+        .args(["pretrain", "--config", config.to_str().unwrap(), "--data"])
+        .arg(&cache)
+        .arg("--out")
+        .arg(root.join("run"))
+        .output()
+        .unwrap());
+    assert!(text.contains("epochs      1 of 1"), "{text}");
+    std::fs::remove_dir_all(&root).unwrap();
+}
