@@ -64,29 +64,16 @@ fn split(shape: [usize; 3], axis: usize) -> (usize, usize, usize) {
     (shape[..axis].iter().product(), shape[axis], shape[axis + 1..].iter().product())
 }
 
-/// Taps of one output position: symmetric pairs `(w, a, b)` contributing `w·(x[a] + x[b])`
-/// (one multiplication for two taps of a symmetric kernel) and single taps `(w, a)`.
-#[derive(Default)]
-struct Taps {
-    pairs: Vec<(f32, usize, usize)>,
-    singles: Vec<(f32, usize)>,
-}
-
-/// Appends `Σ pairs w·(input[a + k] + input[b + k]) + Σ singles w·input[a + k]` for every
-/// `k < len` to `out`, accumulating blocks of columns in registers (one store per output, not
-/// one per tap; no zero-filled output buffer to overwrite).
-fn combine(out: &mut Vec<f32>, input: &[f32], taps: &Taps, len: usize) {
-    fn block<const W: usize>(out: &mut Vec<f32>, input: &[f32], taps: &Taps, col: usize) {
+/// Appends `Σ (w, offset) in taps: w · input[offset + k]` for every `k < len` to `out`,
+/// accumulating blocks of columns in registers (one store per output, not one per tap; no
+/// zero-filled output buffer to overwrite).
+fn combine(out: &mut Vec<f32>, input: &[f32], taps: &[(f32, usize)], len: usize) {
+    fn block<const W: usize>(out: &mut Vec<f32>, input: &[f32], taps: &[(f32, usize)], col: usize) {
         let mut acc = [0.0f32; W];
-        for &(w, a, b) in &taps.pairs {
-            let (sa, sb) = (&input[a + col..][..W], &input[b + col..][..W]);
-            for ((acc, x), y) in acc.iter_mut().zip(sa).zip(sb) {
-                *acc += w * (x + y);
-            }
-        }
-        for &(w, a) in &taps.singles {
-            for (acc, x) in acc.iter_mut().zip(&input[a + col..][..W]) {
-                *acc += w * x;
+        for &(w, offset) in taps {
+            let src = &input[offset + col..][..W];
+            for (a, s) in acc.iter_mut().zip(src) {
+                *a += w * s;
             }
         }
         out.extend_from_slice(&acc);
@@ -109,29 +96,22 @@ fn combine(out: &mut Vec<f32>, input: &[f32], taps: &Taps, len: usize) {
     }
 }
 
-/// Zero-padded convolution of `input` along `axis` with a symmetric `kernel` (odd length),
-/// evaluated at the `grid` positions. Taps at equal distance on both sides inside the axis are
-/// summed before their shared weight multiplies them.
+/// Zero-padded convolution of `input` along `axis`, evaluated at the `grid` positions.
 fn convolve(input: &[f32], shape: [usize; 3], axis: usize, kernel: &[f32], grid: Grid) -> Vec<f32> {
     let (outer, n, inner) = split(shape, axis);
-    let radius = kernel.len() / 2;
+    let radius = (kernel.len() / 2) as isize;
     let mut out = scratch::empty(outer * grid.count * inner);
-    let mut taps = Taps::default();
+    let mut taps = Vec::with_capacity(kernel.len());
     for o in 0..outer {
-        let at = |j: isize| (0..n as isize).contains(&j).then(|| (o * n + j as usize) * inner);
         for c in 0..grid.count {
             let p = grid.offset + (c * grid.step) as isize;
-            taps.pairs.clear();
-            taps.singles.clear();
-            taps.singles.extend(at(p).map(|a| (kernel[radius], a)));
-            for (t, &w) in kernel[radius + 1..].iter().enumerate() {
-                let d = t as isize + 1;
-                match (at(p - d), at(p + d)) {
-                    (Some(a), Some(b)) => taps.pairs.push((w, a, b)),
-                    (Some(a), None) | (None, Some(a)) => taps.singles.push((w, a)),
-                    (None, None) => {}
-                }
-            }
+            let lo = (p - radius).max(0);
+            let hi = (p + radius).min(n as isize - 1);
+            taps.clear();
+            taps.extend(
+                (lo..=hi)
+                    .map(|j| (kernel[(j - p + radius) as usize], (o * n + j as usize) * inner)),
+            );
             combine(&mut out, input, &taps, inner);
         }
     }
@@ -159,15 +139,14 @@ fn upsample(coarse: &[f32], shape: [usize; 3], axis: usize, n: usize, grid: Grid
     let step = grid.step;
     let weights: Vec<[f32; POINTS]> = (0..step).map(|r| lagrange(r as f64 / step as f64)).collect();
     let mut out = scratch::empty(outer * n * inner);
-    let mut taps = Taps::default();
     for o in 0..outer {
         for i in 0..n {
             // Position i lies between coarse samples c + 2 and c + 3 (c = i / step), whose
             // neighbourhood starts at sample c.
             let first = i / step;
             let w = weights[i % step];
-            taps.singles.clear();
-            taps.singles.extend((0..POINTS).map(|k| (w[k], (o * grid.count + first + k) * inner)));
+            let taps: [(f32, usize); POINTS] =
+                std::array::from_fn(|k| (w[k], (o * grid.count + first + k) * inner));
             combine(&mut out, coarse, &taps, inner);
         }
     }
