@@ -33,17 +33,17 @@ pub fn fill_unit(rng: &mut GenesisRng, out: &mut [f32]) {
     }
 }
 
-/// Fills `out` with i.i.d. values uniform on the 65,536 midpoints `(k + ½)/32768 − 1` of
-/// [−1, 1): 16 random bits each, symmetric around 0. Used for the elastic fields, where a
-/// Gaussian averages thousands of values and finer resolution would change nothing.
+/// Fills `out` with i.i.d. values uniform on the 256 midpoints `(k + ½)/128 − 1` of [−1, 1):
+/// 8 random bits each, symmetric around 0, variance (1 − 2⁻¹⁶)/3 (U[−1,1): 1/3). Used for the
+/// elastic fields, where a Gaussian averages thousands of values and finer resolution would
+/// change nothing measurable.
 pub fn fill_symmetric(rng: &mut GenesisRng, out: &mut [f32]) {
     let mut bytes = [0u8; 256];
-    for chunk in out.chunks_mut(128) {
-        let bytes = &mut bytes[..2 * chunk.len()];
+    for chunk in out.chunks_mut(256) {
+        let bytes = &mut bytes[..chunk.len()];
         rng.fill_bytes(bytes);
-        for (v, b) in chunk.iter_mut().zip(bytes.chunks_exact(2)) {
-            let k = u16::from_le_bytes([b[0], b[1]]);
-            *v = (f32::from(k) + 0.5) * (1.0 / 32768.0) - 1.0;
+        for (v, &k) in chunk.iter_mut().zip(bytes.iter()) {
+            *v = (f32::from(k) + 0.5) * (1.0 / 128.0) - 1.0;
         }
     }
 }
