@@ -1,25 +1,16 @@
 //! `genesis cubes` on small MetaImage CT phantoms laid out like LUNA16, in two partitions,
 //! and `genesis pretrain` on the resulting cache.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use genesis_core::phantom::{PhantomConfig, chest_ct};
 
-fn ok(output: Output) -> String {
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.status.success(), "genesis failed:\n{text}");
-    text
-}
+mod common;
+use common::{folder, ok};
 
 #[test]
 fn partitions_merge_by_manifest_and_pretraining_reads_the_cache() {
-    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cubes-e2e");
-    let _ = std::fs::remove_dir_all(&root);
+    let root = folder("cubes-e2e");
     let phantoms = PhantomConfig { shape_3d: [160, 160, 56], ..Default::default() };
     for (subset, index) in [("subset0", 0), ("subset1", 3)] {
         std::fs::create_dir_all(root.join(subset)).unwrap();

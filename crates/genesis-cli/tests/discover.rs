@@ -2,18 +2,13 @@
 //! cut at one fixed coordinate, runs are reproducible and resume, bad input fails clearly.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
 
-/// A fresh, empty folder for one test.
-fn folder(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("discover-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+mod common;
+use common::{failure, folder, ok};
 
 /// 64 phantoms (16 of each body type), 48-pixel crops, a quickly trained autoencoder.
 fn discover(out: &Path, extra: &[&str]) -> Output {
@@ -24,21 +19,6 @@ fn discover(out: &Path, extra: &[&str]) -> Output {
         .args(extra)
         .output()
         .unwrap()
-}
-
-fn ok(output: Output) -> String {
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.status.success(), "genesis failed:\n{text}");
-    text
-}
-
-fn failure(output: Output) -> String {
-    assert!(!output.status.success(), "genesis should have failed");
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 fn lines(path: &Path) -> Vec<Value> {
@@ -63,7 +43,7 @@ fn shards(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 
 #[test]
 fn discovery_finds_look_alikes_at_fixed_coordinates_and_resumes_exactly() {
-    let root = folder("e2e");
+    let root = folder("discover-e2e");
     let a = root.join("a");
     ok(discover(&a, &["--classes", "6"]));
     let coordinates = lines(&a.join("coordinates.jsonl"));
@@ -121,7 +101,7 @@ fn discovery_finds_look_alikes_at_fixed_coordinates_and_resumes_exactly() {
 
 #[test]
 fn bad_input_fails_with_a_message() {
-    let root = folder("errors");
+    let root = folder("discover-errors");
     let empty = root.join("empty");
     std::fs::create_dir_all(&empty).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_genesis"))
@@ -149,7 +129,7 @@ fn bad_input_fails_with_a_message() {
 
 #[test]
 fn embed_uses_the_discovery_autoencoder_and_lists_neighbours() {
-    let root = folder("embed");
+    let root = folder("discover-embed");
     let run = root.join("run");
     ok(Command::new(env!("CARGO_BIN_EXE_genesis"))
         .args(["discover", "--patients", "8", "--classes", "1", "--neighbours", "2"])

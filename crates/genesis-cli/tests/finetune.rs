@@ -7,30 +7,11 @@ use std::process::{Command, Output};
 use genesis_core::Volume;
 use serde_json::Value;
 
-/// A fresh, empty folder for one test.
-fn folder(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("finetune-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+mod common;
+use common::{folder, ok, text};
 
 fn genesis(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_genesis")).args(args).output().unwrap()
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-fn ok(output: Output) -> String {
-    let text = text(&output);
-    assert!(output.status.success(), "genesis failed:\n{text}");
-    text
 }
 
 fn fails_with(output: Output, needle: &str) {
@@ -96,7 +77,7 @@ fn report(run: &Path) -> Value {
 
 #[test]
 fn classification_and_segmentation_beat_the_initial_model() {
-    let dir = folder("learn");
+    let dir = folder("finetune-learn");
     let (cls, seg) = datasets(&dir, 48);
     let cfg = tiny_config(&dir, "base = 4\nepochs = 12\npatience = 12\nlr = 0.003\n");
     let cfg = cfg.to_str().unwrap();
@@ -127,7 +108,7 @@ fn classification_and_segmentation_beat_the_initial_model() {
 
 #[test]
 fn pretrained_semantic_genesis_weights_load_and_bad_input_is_explained() {
-    let dir = folder("init");
+    let dir = folder("finetune-init");
     let (cls, seg) = datasets(&dir, 16);
     let pre = dir.join("pre");
     let pretrain = std::fs::write(

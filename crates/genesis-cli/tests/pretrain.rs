@@ -1,18 +1,13 @@
 //! `genesis pretrain` end to end: kill and resume, determinism, and that training restores.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// A fresh, empty folder for one test.
-fn folder(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("pretrain-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+mod common;
+use common::{folder, ok};
 
 /// The smallest model and data of the tests.
 const TINY: &str = "size = 16\nbase = 4\nbatch = 2\nval-batches = 1\n";
@@ -33,16 +28,6 @@ fn genesis(args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_genesis"));
     cmd.arg("pretrain").args(args);
     cmd
-}
-
-fn ok(output: Output) -> String {
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.status.success(), "genesis failed:\n{text}");
-    text
 }
 
 fn records(run: &Path) -> Vec<Value> {
@@ -69,7 +54,7 @@ fn losses(run: &Path) -> Vec<String> {
 
 #[test]
 fn killed_mid_epoch_resumes_from_the_last_checkpoint() {
-    let dir = folder("resume");
+    let dir = folder("pretrain-resume");
     let run = dir.join("run");
     let cfg = tiny_config(&dir, &format!("{TINY}epochs = 3\nsteps-per-epoch = 400\nworkers = 1\n"));
     let mut child = genesis(&["--config", cfg.to_str().unwrap(), "--out", run.to_str().unwrap()])
@@ -146,7 +131,7 @@ fn killed_mid_epoch_resumes_from_the_last_checkpoint() {
 
 #[test]
 fn same_seed_and_config_give_the_same_metrics() {
-    let dir = folder("determinism");
+    let dir = folder("pretrain-determinism");
     let cfg = tiny_config(&dir, &format!("{TINY}epochs = 2\nsteps-per-epoch = 6\n"));
     let (a, b) = (dir.join("a"), dir.join("b"));
     ok(genesis(&[
@@ -181,7 +166,7 @@ fn same_seed_and_config_give_the_same_metrics() {
 
 #[test]
 fn training_halves_the_held_out_restoration_error() {
-    let dir = folder("learns");
+    let dir = folder("pretrain-learns");
     let run = dir.join("run");
     let cfg = tiny_config(
         &dir,
@@ -199,7 +184,7 @@ fn training_halves_the_held_out_restoration_error() {
 
 #[test]
 fn bad_requests_fail_with_a_clear_message() {
-    let dir = folder("errors");
+    let dir = folder("pretrain-errors");
     let out =
         genesis(&["--device", "wgpu", "--out", dir.join("a").to_str().unwrap()]).output().unwrap();
     assert!(!out.status.success());

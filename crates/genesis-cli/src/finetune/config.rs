@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::pretrain::config::{Dim, Optimizer};
+use crate::pretrain::config::{Dim, Optimizer, require_counts_and_lr};
 
 /// The downstream task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -140,12 +140,7 @@ impl FinetuneConfig {
             ("size", self.size),
             ("patients", self.patients),
         ];
-        if let Some((key, _)) = positive.iter().find(|(_, v)| *v == 0) {
-            bail!("{key} must be at least 1");
-        }
-        if !(self.lr.is_finite() && self.lr > 0.0) {
-            bail!("lr must be a positive number, got {}", self.lr);
-        }
+        require_counts_and_lr(&positive, self.lr)?;
         let fractions =
             [("test-fraction", self.test_fraction), ("val-fraction", self.val_fraction)];
         if let Some((key, v)) = fractions.iter().find(|(_, v)| !(0.0..1.0).contains(v) || *v == 0.0)

@@ -42,6 +42,17 @@ pub enum Dim {
     D3,
 }
 
+/// Fails naming the first key of `counts` that is 0, or `lr` when it is not a positive number.
+pub fn require_counts_and_lr(counts: &[(&str, usize)], lr: f64) -> anyhow::Result<()> {
+    if let Some((key, _)) = counts.iter().find(|(_, v)| *v == 0) {
+        bail!("{key} must be at least 1");
+    }
+    if !(lr.is_finite() && lr > 0.0) {
+        bail!("lr must be a positive number, got {lr}");
+    }
+    Ok(())
+}
+
 impl Optimizer {
     /// Builds the optimiser: SGD with undampened momentum `momentum` like PyTorch, or Adam
     /// with Keras' ε.
@@ -210,12 +221,7 @@ impl RunConfig {
             ("prefetch", self.prefetch),
             ("patients", self.patients),
         ];
-        if let Some((key, _)) = positive.iter().find(|(_, v)| *v == 0) {
-            bail!("{key} must be at least 1");
-        }
-        if !(self.lr.is_finite() && self.lr > 0.0) {
-            bail!("lr must be a positive number, got {}", self.lr);
-        }
+        require_counts_and_lr(&positive, self.lr)?;
         let divisor = match self.dim {
             Dim::D2 => 1 << self.levels.saturating_sub(1),
             Dim::D3 => 8,
