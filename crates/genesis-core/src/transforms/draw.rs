@@ -171,25 +171,39 @@ impl Shuffler {
     /// Shuffles `items` uniformly; slices longer than the shuffler was built for fall back to
     /// computing the grouping on the fly.
     pub fn shuffle<T>(&self, rng: &mut GenesisRng, items: &mut [T]) {
-        self.swaps(rng, items.len(), |i, j| items.swap(i, j));
+        self.settle(rng, items.len(), items.len(), |i, j| items.swap(i, j));
     }
 
-    /// The swaps of a Fisher–Yates shuffle of `len` items: `swap(i, j)` for `i = len − 1, …, 1`
-    /// with `j ≤ i` uniform. After the call for `i`, position `i` holds its final item, so a
-    /// caller can consume it right there (no second pass over the shuffled items).
-    pub fn swaps(&self, rng: &mut GenesisRng, len: usize, mut swap: impl FnMut(usize, usize)) {
+    /// The first `count` steps of a Fisher–Yates shuffle of `len` items: `settle(i, j)` for
+    /// `i = len − 1, …, len − count` with `j ≤ i` uniform. Swapping items `i` and `j` there
+    /// gives position `i` its final item, so a caller can consume it right away, and stopping
+    /// after `count` steps draws a uniform ordered sample of `count` distinct items.
+    pub fn settle(
+        &self,
+        rng: &mut GenesisRng,
+        len: usize,
+        count: usize,
+        mut settle: impl FnMut(usize, usize),
+    ) {
         if len >= self.groups.len() {
-            return Shuffler::new(len).swaps(rng, len, swap);
+            return Shuffler::new(len).settle(rng, len, count, settle);
         }
+        let stop = len - count.min(len);
         let mut picks = [0u64; Self::MAX_GROUP];
         let mut i = len;
-        while i > 1 {
+        while i > stop.max(1) {
             let n = self.groups[i].0;
             self.picks(rng, i, &mut picks);
             for &j in &picks[..n] {
-                swap(i - 1, j as usize);
+                if i == stop {
+                    break;
+                }
+                settle(i - 1, j as usize);
                 i -= 1;
             }
+        }
+        if stop == 0 && len > 0 {
+            settle(0, 0); // one item left: it stays
         }
     }
 }
@@ -266,6 +280,29 @@ mod tests {
         }
         // Each value lands first 1000 times on average; 5 standard deviations ≈ 150.
         assert!(first.iter().all(|&c| (850..1150).contains(&c)), "{first:?}");
+    }
+
+    #[test]
+    fn partial_shuffles_draw_uniform_ordered_samples() {
+        let mut rng = stream(6, "draw", &[]);
+        let shuffler = Shuffler::new(8);
+        let mut counts = [[0u32; 5]; 5];
+        for _ in 0..40_000 {
+            let mut items = [0, 1, 2, 3, 4];
+            let mut sample = vec![];
+            shuffler.settle(&mut rng, 5, 2, |i, j| {
+                items.swap(i, j);
+                sample.push(items[i]);
+            });
+            assert_eq!(sample.len(), 2);
+            counts[sample[0]][sample[1]] += 1;
+        }
+        // 20 ordered pairs, 2000 each on average; 5 standard deviations ≈ 220.
+        for (a, row) in counts.iter().enumerate() {
+            for (b, &c) in row.iter().enumerate() {
+                assert!(if a == b { c == 0 } else { (1780..2220).contains(&c) }, "{counts:?}");
+            }
+        }
     }
 
     #[test]
