@@ -35,6 +35,7 @@ pub struct Backend {
 impl Backend {
     /// Initialises the preferred backend, falling back to Flex with a notice on failure.
     pub async fn init(preference: BackendPreference) -> Self {
+        crate::run_static_constructors();
         match preference {
             BackendPreference::Flex => Self::flex(None),
             BackendPreference::Auto | BackendPreference::WebGpu => webgpu(preference).await,

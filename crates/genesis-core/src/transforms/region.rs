@@ -39,6 +39,21 @@ impl Region {
     }
 }
 
+impl Region {
+    /// Like [`Self::for_each_run`], but a box spanning the whole z extent gives one run per
+    /// x-slice (in 2D images, z has one voxel: the runs are then rows, not single pixels).
+    #[inline]
+    pub fn for_each_span(&self, shape: [usize; 3], mut f: impl FnMut(usize, usize)) {
+        if self.size[2] < shape[2] {
+            return self.for_each_run(shape, f);
+        }
+        let [cx, cy, _] = self.corner;
+        for x in cx..cx + self.size[0] {
+            f((x * shape[1] + cy) * shape[2], self.size[1] * shape[2]);
+        }
+    }
+}
+
 /// A length along one axis given relative to that axis' extent `d`: a fraction `d·num/den`
 /// (integer division, as the original's `d//k`) or a fixed number of voxels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -152,23 +152,18 @@ impl Boxes {
     /// permutation). Only the drawn slots are tracked, so a box's other items are never read.
     fn last_writer_first(&mut self, params: &ShuffleParams, orig: &[f32], out: &mut [f32]) {
         let Self { layout, perms, shuffler, places: targets, .. } = self;
-        let mut written = vec![false; out.len()];
+        let mut written = Claims::new(out.len());
         // Which item a drawn slot holds now, valid where its stamp is the current box's.
         let mut moved = vec![(0u32, 0usize); targets.len()];
         let regions: Vec<Region> = params.regions().collect();
         for (stamp, &region) in (1u32..).zip(regions.iter().rev()) {
-            let (bases, offsets) = layout.slices(region);
             let mut k = 0;
-            for base in bases {
-                for &o in offsets {
-                    let at = base + o;
-                    if !written[at] {
-                        written[at] = true;
-                        targets[k] = at;
-                        k += 1;
-                    }
-                }
-            }
+            region.for_each_span(params.shape, |start, len| {
+                written.claim(start, len, |at| {
+                    targets[k] = at;
+                    k += 1;
+                });
+            });
             let first = region.voxels() - 1;
             let item = |slot: usize, moved: &[(u32, usize)]| match moved[slot] {
                 (s, item) if s == stamp => item,
@@ -178,6 +173,36 @@ impl Boxes {
                 out[targets[first - i]] = orig[layout.flat(region, item(j, &moved))];
                 moved[j] = (stamp, item(i, &moved));
             });
+        }
+    }
+}
+
+/// Which voxels are written already, one bit each.
+struct Claims {
+    words: Vec<u64>,
+}
+
+impl Claims {
+    fn new(len: usize) -> Self {
+        Self { words: vec![0; len.div_ceil(64)] }
+    }
+
+    /// Marks the voxels `start..start + len` written and calls `fresh` for each of them that
+    /// was not, a 64-voxel word at a time (most voxels of a heavily overlapped box are taken).
+    #[inline]
+    fn claim(&mut self, start: usize, len: usize, mut fresh: impl FnMut(usize)) {
+        let (mut at, end) = (start, start + len);
+        while at < end {
+            let (word, bit) = (at / 64, at % 64);
+            let n = (64 - bit).min(end - at);
+            let mask = (u64::MAX >> (64 - n)) << bit;
+            let mut free = !self.words[word] & mask;
+            self.words[word] |= mask;
+            while free != 0 {
+                fresh(word * 64 + free.trailing_zeros() as usize);
+                free &= free - 1;
+            }
+            at += n;
         }
     }
 }
