@@ -97,6 +97,40 @@ fn discovery_finds_look_alikes_at_fixed_coordinates_and_resumes_exactly() {
     assert_eq!(lines(&log), coordinates);
     assert_eq!(lines(&c.join("manifest.jsonl")), manifest);
     assert_eq!(shards(&c), shards(&a));
+
+    // Two partitions cut the same crops between them, and pretraining reads both.
+    let parts = root.join("parts");
+    let one = parts.join("1of2");
+    ok(discover(&one, &["--classes", "6", "--shard", "1/2"]));
+    let tiny = root.join("tiny.toml");
+    std::fs::write(&tiny, "base = 4\nlevels = 3\nval-batches = 1\ngrid-samples = 2\n").unwrap();
+    let pretrain = |data: &Path, out: &str| {
+        Command::new(env!("CARGO_BIN_EXE_genesis"))
+            .args(["pretrain", "--method", "semantic-genesis", "--size", "16", "--batch", "2"])
+            .args(["--epochs", "1", "--steps-per-epoch", "2", "--config"])
+            .arg(&tiny)
+            .arg("--data")
+            .arg(data)
+            .arg("--out")
+            .arg(root.join(out))
+            .output()
+            .unwrap()
+    };
+    let missing = failure(pretrain(&parts, "missing"));
+    assert!(missing.contains("partitions [1] of 2"), "{missing}");
+    let zero = parts.join("0of2");
+    ok(discover(&zero, &["--classes", "6", "--shard", "0/2"]));
+    let mut merged = [lines(&zero.join("manifest.jsonl")), lines(&one.join("manifest.jsonl"))];
+    assert!(merged.iter().all(|m| !m.is_empty()));
+    assert_eq!(lines(&zero.join("coordinates.jsonl")), coordinates);
+    let mut merged = std::mem::take(&mut merged).concat();
+    merged.sort_by_key(|m| m["class"].as_u64());
+    assert_eq!(merged, manifest);
+    let mut crops = shards(&zero);
+    crops.extend(shards(&one));
+    assert_eq!(crops, shards(&a));
+    let trained = ok(pretrain(&parts, "merged"));
+    assert!(trained.contains("144 labelled crops of 6 pseudo-classes"), "{trained}");
 }
 
 #[test]

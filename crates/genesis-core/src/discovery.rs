@@ -315,6 +315,12 @@ pub trait Collector {
     fn crop(&mut self, crop: Crop) -> Result<(), Self::Error>;
     /// Called once a class has all its crops.
     fn class_done(&mut self, record: &ClassRecord) -> Result<(), Self::Error>;
+    /// Whether to cut the crops of `class` (false for the other partitions' classes of a
+    /// sharded run: every class is still chosen, so all partitions agree on the references
+    /// and coordinates, and [`Collector::class_done`] is still called).
+    fn wants(&self, _class: usize) -> bool {
+        true
+    }
 }
 
 /// Runs pattern generation for classes `previous.len()..cfg.classes` over the patients whose
@@ -338,8 +344,9 @@ pub fn discover<C: Collector>(
     for class in previous.len()..cfg.classes {
         let (reference, corner) = choose_class(cfg, class, seed, &mut used, &corners, collector)?;
         let record = ClassRecord { class, reference, corner };
+        let neighbours = if collector.wants(class) { cfg.neighbours } else { 0 };
         for (rank, n) in embeddings
-            .nearest(reference, cfg.neighbours)
+            .nearest(reference, neighbours)
             .map_err(DiscoveryError::from)?
             .into_iter()
             .enumerate()

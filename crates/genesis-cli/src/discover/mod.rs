@@ -15,6 +15,7 @@ use anyhow::{Context, bail};
 use genesis_core::discovery::{DiscoveryConfig, Informative, discover};
 use genesis_core::knn::Points;
 use genesis_core::phantom::PhantomConfig;
+use genesis_io::datasets::luna16::Partition;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
@@ -96,6 +97,12 @@ pub struct Args {
     /// Threads rendering phantoms.
     #[arg(long, default_value_t = 2)]
     pub workers: usize,
+    /// This process's partition `I/N`: cut the crops of classes c with c mod N = I only (every
+    /// partition embeds all patients and picks every class, so they agree). Give each
+    /// partition its own --out under one parent folder; `genesis pretrain --data PARENT`
+    /// reads them all.
+    #[arg(long, default_value = "0/1")]
+    pub shard: Partition,
 }
 
 /// Everything a discovery folder depends on; written as `discovery.json`.
@@ -120,6 +127,9 @@ pub struct Settings {
     pub device: String,
     /// Phantom rendering threads.
     pub workers: usize,
+    /// The partition of the classes this folder holds crops of.
+    #[serde(default)]
+    pub shard: Partition,
 }
 
 impl Settings {
@@ -149,6 +159,7 @@ impl Settings {
             shard_size: 256,
             device: "cpu".into(),
             workers: 2,
+            shard: Partition::default(),
         }
     }
 
@@ -183,6 +194,7 @@ impl Settings {
             shard_size: a.shard_size,
             device: a.device.clone(),
             workers: a.workers,
+            shard: a.shard,
             ..s
         }
     }
@@ -303,14 +315,68 @@ pub fn run_settings(
     );
     bar.set_position(previous.len() as u64);
     let sheet = Sheet::new(SHEET.0, SHEET.1, 64);
-    let mut writer =
-        Writer::open(out, &patients, settings.shard_size, previous.len(), sheet, bar.clone())?;
+    let mut writer = Writer::open(
+        out,
+        &patients,
+        settings.shard_size,
+        (previous.len(), settings.shard),
+        sheet,
+        bar.clone(),
+    )?;
     let before = count_lines(&out.join(MANIFEST));
     discover(&cfg, &points, settings.seed, &previous, &mut writer)?;
     bar.finish();
     let title = format!("Self-discovery: {} classes × {} neighbours", cfg.classes, cfg.neighbours);
     writer.sheet.save(&title, &out.join("contact-sheet.png"))?;
     Ok(Report { classes: cfg.classes, crops: count_lines(&out.join(MANIFEST)) - before })
+}
+
+/// The manifests of a discovery folder: its own `manifest.jsonl`, or those of the partition
+/// folders (`genesis discover --shard I/N`) directly inside it, checked to be all the
+/// partitions of one discovery. Empty when there is none.
+pub fn manifests(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    if dir.join(MANIFEST).is_file() {
+        return Ok(vec![dir.join(MANIFEST)]);
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(Vec::new());
+    };
+    let mut parts: Vec<PathBuf> = entries
+        .filter_map(|e| Some(e.ok()?.path()))
+        .filter(|p| p.join(MANIFEST).is_file() && p.join(SETTINGS).is_file())
+        .collect();
+    parts.sort();
+    let mut settings: Vec<Settings> = Vec::with_capacity(parts.len());
+    for part in &parts {
+        let path = part.join(SETTINGS);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        settings.push(
+            serde_json::from_str(&text)
+                .with_context(|| format!("cannot read {}", path.display()))?,
+        );
+    }
+    let Some(first) = settings.first() else {
+        return Ok(Vec::new());
+    };
+    let count = first.shard.count;
+    let same = |s: &Settings| Settings { shard: first.shard, ..s.clone() } == *first;
+    if let Some(odd) = settings.iter().position(|s| !same(s) || s.shard.count != count) {
+        bail!(
+            "{} and {} are not partitions of one discovery (their {SETTINGS} differ beyond --shard)",
+            parts[0].display(),
+            parts[odd].display()
+        );
+    }
+    let mut found: Vec<usize> = settings.iter().map(|s| s.shard.index).collect();
+    found.sort_unstable();
+    if found != (0..count).collect::<Vec<_>>() {
+        bail!(
+            "{} holds partitions {found:?} of {count}; run the missing ones (genesis discover --shard I/{count}) or train on one partition folder",
+            dir.display()
+        );
+    }
+    Ok(parts.into_iter().map(|p| p.join(MANIFEST)).collect())
 }
 
 /// Caps classes and neighbours to the patients available, with a warning.

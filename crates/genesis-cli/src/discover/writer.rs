@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use genesis_core::Volume;
 use genesis_core::discovery::{ClassRecord, Collector, Crop};
+use genesis_io::datasets::luna16::Partition;
 use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 
@@ -90,18 +91,21 @@ pub struct Writer<'a> {
     pending: Vec<(Volume, ManifestLine)>,
     lines: Vec<ManifestLine>,
     shard: usize,
+    /// The classes whose crops this folder takes.
+    partition: Partition,
     /// Crops kept for the contact sheet.
     pub sheet: Sheet,
     bar: ProgressBar,
 }
 
 impl<'a> Writer<'a> {
-    /// Opens `dir` for classes after `complete` (earlier classes' lines are kept).
+    /// Opens `dir` for the classes of `partition` after the first `complete` (earlier
+    /// classes' lines are kept).
     pub fn open(
         dir: &Path,
         patients: &'a Patients,
         shard_size: usize,
-        complete: usize,
+        (complete, partition): (usize, Partition),
         sheet: Sheet,
         bar: ProgressBar,
     ) -> anyhow::Result<Self> {
@@ -126,6 +130,7 @@ impl<'a> Writer<'a> {
             pending: Vec::new(),
             lines: Vec::new(),
             shard: 0,
+            partition,
             sheet,
             bar,
         })
@@ -169,6 +174,10 @@ impl<'a> Writer<'a> {
 
 impl Collector for Writer<'_> {
     type Error = anyhow::Error;
+
+    fn wants(&self, class: usize) -> bool {
+        class % self.partition.count == self.partition.index
+    }
 
     fn load(&mut self, index: usize) -> anyhow::Result<Volume> {
         self.patients.load(index)

@@ -61,6 +61,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     config::write(&cfg, &dir.join("run.toml"))?;
     let source = Source::open(&cfg, &dir)?;
     let classes = source.classes();
+    if let Source::Labelled(crops) = &source {
+        println!("{} labelled crops of {classes} pseudo-classes", crops.len());
+    }
     if cfg.method.has_head() && classes < 2 {
         bail!("{:?} needs at least two pseudo-classes, the data has {classes}", cfg.method);
     }

@@ -19,7 +19,7 @@ use genesis_io::npy::Array;
 use serde::Deserialize;
 
 use super::config::RunConfig;
-use crate::discover::{self, EmbedSettings, MANIFEST, Settings};
+use crate::discover::{self, EmbedSettings, Settings};
 
 /// The crops a run trains on.
 pub enum Source {
@@ -57,9 +57,16 @@ impl Source {
         } else {
             PathBuf::from(&cfg.data)
         };
-        let manifest = dir.join(MANIFEST);
-        if manifest.is_file() {
-            return Ok(Source::Labelled(labelled(&manifest, shape)?));
+        let manifests = discover::manifests(&dir)?;
+        if !manifests.is_empty() {
+            let mut items = Vec::new();
+            for manifest in &manifests {
+                items.extend(labelled(manifest, shape)?);
+            }
+            if items.len() < 2 {
+                bail!("{}: needs at least two crops", dir.display());
+            }
+            return Ok(Source::Labelled(items));
         }
         if cfg.method.has_head() {
             bail!(
@@ -182,9 +189,6 @@ fn labelled(manifest: &Path, shape: [usize; 3]) -> anyhow::Result<Vec<(Volume, u
         };
         crop.check_finite().with_context(at)?;
         items.push((resize(&crop, shape, Filter::Linear)?, entry.class));
-    }
-    if items.len() < 2 {
-        bail!("{}: needs at least two crops", manifest.display());
     }
     Ok(items)
 }
