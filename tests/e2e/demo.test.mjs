@@ -37,6 +37,17 @@ test("a dropped radiograph is transformed and trained on, with no request after 
     assert.ok(drawn, `${kind} canvas is blank`);
   }
   assert.equal(await page.$$eval("#gallery figure[data-kind=pipeline]", (f) => f.length), 4);
+  // A new draw repaints the same canvases with other samples and parameters.
+  const drawing = () => page.$$eval("#gallery figure", (figs) => figs.map((f) =>
+    [f.querySelector("canvas").toDataURL(), f.querySelector("small")?.textContent ?? ""]));
+  const first = await drawing();
+  await page.click("#new-draw");
+  const second = await drawing();
+  assert.equal(second.length, first.length);
+  assert.equal(second[0][0], first[0][0], "the original changed");
+  const redrawn = second.slice(1).filter(([png], i) => png !== first[i + 1][0]).length;
+  assert.ok(redrawn >= first.length - 2, `only ${redrawn} of ${first.length - 1} tiles changed`);
+  assert.notDeepEqual(second.map(([, p]) => p), first.map(([, p]) => p));
 
   await page.click("#train-start");
   await page.waitForFunction(() => Number(document.getElementById("train-steps").textContent) >= 24, null, { timeout: 180_000 });
