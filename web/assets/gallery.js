@@ -8,20 +8,20 @@ import { drawImage, figure } from "./draw.js";
 export function renderGallery(container, image, preset, seed) {
   const gallery = transformGallery(image, preset, BigInt(seed));
   const kinds = Array.from({ length: gallery.length }, (_, i) => gallery.kind(i));
-  const old = [...container.children];
-  const reuse = old.length === kinds.length && old.every((fig, i) => fig.dataset.kind === kinds[i]);
-  for (let i = 0; i < gallery.length; i++) {
-    if (reuse) {
-      repaint(old[i], gallery, i);
-    } else {
-      old[i] = figure(gallery.width, gallery.height, gallery.rgba(i), gallery.title(i), gallery.params(i));
-      old[i].dataset.kind = kinds[i];
-    }
+  const shown = [...container.children];
+  if (shown.length === kinds.length && shown.every((fig, i) => fig.dataset.kind === kinds[i])) {
+    shown.forEach((fig, i) => repaint(fig, gallery, i));
+  } else {
+    container.replaceChildren(...kinds.map((kind, i) => {
+      const fig = figure(gallery.width, gallery.height, gallery.rgba(i), gallery.title(i), gallery.params(i));
+      fig.dataset.kind = kind;
+      return fig;
+    }));
   }
-  if (!reuse) container.replaceChildren(...old.slice(0, kinds.length));
   gallery.free();
 }
 
+/** Redraws tile `i` of `gallery` into the existing figure `fig`. */
 function repaint(fig, gallery, i) {
   drawImage(fig.querySelector("canvas"), gallery.width, gallery.height, gallery.rgba(i));
   fig.querySelector("canvas").setAttribute("aria-label", gallery.title(i));

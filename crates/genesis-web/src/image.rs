@@ -94,8 +94,8 @@ impl GrayImage {
     }
 }
 
-/// RGBA bytes (grey, opaque) of a 2D volume, values clamped to [0, 1]. Written into one
-/// pre-sized buffer (a `flat_map` collect was the slowest step of drawing the gallery).
+/// RGBA bytes (grey, opaque) of a 2D volume, values clamped to [0, 1], written into one
+/// pre-sized buffer.
 pub fn rgba(volume: &Volume) -> Vec<u8> {
     let mut bytes = vec![255u8; 4 * volume.data().len()];
     for (pixel, &v) in bytes.chunks_exact_mut(4).zip(volume.data()) {

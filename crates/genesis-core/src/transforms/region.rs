@@ -37,9 +37,7 @@ impl Region {
             }
         }
     }
-}
 
-impl Region {
     /// Like [`Self::for_each_run`], but a box spanning the whole z extent gives one run per
     /// x-slice (in 2D images, z has one voxel: the runs are then rows, not single pixels).
     #[inline]

@@ -88,11 +88,13 @@ impl ShuffleParams {
     }
 
     /// Shuffles checked voxels. Where boxes overlap a lot, most moves would be overwritten,
-    /// so the boxes are then visited last-written first, writing only what survives.
+    /// so the boxes are then visited last-written first, writing only what survives (that
+    /// path lists the boxes in memory, so absurd box counts take the in-order path).
     pub(crate) fn apply_valid(&self, volume: &mut Volume) {
+        const MOST_LISTED_BOXES: u32 = 1 << 20;
         let orig = scratch::copy(volume.data());
         let mut boxes = Boxes::new(self);
-        if self.mean_cover() > 4.0 {
+        if self.mean_cover() > 4.0 && self.blocks <= MOST_LISTED_BOXES {
             boxes.last_writer_first(self, &orig, volume.data_mut());
         } else {
             boxes.in_order(self, &orig, volume.data_mut());
@@ -292,15 +294,15 @@ mod tests {
     }
 
     /// Each voxel takes a value from inside the last box covering it, and the voxels a box
-    /// writes hold distinct values of that box (an injective draw), whichever of the dense and
-    /// sparse paths the box took.
+    /// writes hold distinct values of that box (an injective draw), on both paths: in order
+    /// (the cube, ≈ 1.9 boxes per voxel) and last-writer-first (the image and the small
+    /// volume, ≈ 26 and ≈ 5.6).
     #[test]
     fn the_last_covering_box_writes_distinct_values_of_its_own() {
-        for (shape, blocks) in [(CUBE, 10_000), ([224, 224, 1], 10_000), ([40, 30, 20], 300)] {
+        for shape in [CUBE, [224, 224, 1], [20, 20, 10]] {
             let n: usize = shape.iter().product();
             let mut v = Volume::new(shape, (0..n).map(|i| i as f32).collect()).unwrap();
-            let p = LocalShuffle { blocks, ..LocalShuffle::default() }
-                .sample(&mut stream(5, "t", &[]), shape);
+            let p = LocalShuffle::default().sample(&mut stream(5, "t", &[]), shape);
             p.apply(&mut v).unwrap();
             let mut last = vec![usize::MAX; n];
             let regions: Vec<Region> = p.regions().collect();
