@@ -6,7 +6,9 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::pretrain::config::{Dim, Optimizer, require_counts_and_lr};
+use crate::pretrain::config::{
+    Dim, Optimizer, config_table, over_preset, require_counts_and_lr, require_levels,
+};
 
 /// The downstream task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -150,10 +152,7 @@ impl FinetuneConfig {
         if self.test_fraction + self.val_fraction >= 0.9 {
             bail!("test-fraction + val-fraction must leave at least 10% of the images to train on");
         }
-        if self.dim == Dim::D2 && !(2..=6).contains(&self.levels) {
-            bail!("levels must be between 2 and 6, got {}", self.levels);
-        }
-        Ok(())
+        require_levels(self.dim, self.levels)
     }
 }
 
@@ -220,41 +219,22 @@ impl Overrides {
 /// Resolves a run: the preset of the task (`--task`, else the file's `task`, else classify),
 /// the file's keys over it, the flags over both.
 pub fn resolve(file: Option<&Path>, cli: &Overrides) -> anyhow::Result<FinetuneConfig> {
-    let (table, path) = match file {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            let table: toml::Table = toml::from_str(&text)
-                .with_context(|| format!("{} is not valid TOML", path.display()))?;
-            (table, path)
-        }
-        None => (toml::Table::new(), Path::new("(no config file)")),
-    };
+    let (table, path) = config_table(file)?;
     let file_task =
         table.get("task").map(|v| v.clone().try_into::<Task>()).transpose().with_context(|| {
             format!("{}: `task` must be \"classify\" or \"segment\"", path.display())
         })?;
     let task = cli.task.or(file_task).unwrap_or(Task::Classify);
-    let mut merged =
-        toml::Table::try_from(FinetuneConfig::preset(task)).context("encoding the preset")?;
-    merged.extend(table);
-    let mut cfg: FinetuneConfig = toml::Value::Table(merged).try_into().with_context(|| {
-        format!("{}: unknown key or bad value (see docs/finetuning.md)", path.display())
-    })?;
+    let mut cfg = over_preset(FinetuneConfig::preset(task), table, path, "docs/finetuning.md")?;
     cli.apply(&mut cfg);
     cfg.validate()?;
     Ok(cfg)
 }
 
-/// Writes `cfg` as TOML to `path` (via a temporary file).
-pub fn write(cfg: &FinetuneConfig, path: &Path) -> anyhow::Result<()> {
-    let text = toml::to_string_pretty(cfg).context("encoding run.toml")?;
-    crate::pretrain::checkpoint::write_atomic(path, text.as_bytes())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pretrain::config::write;
 
     #[test]
     fn flags_override_the_file_which_overrides_the_defaults() {

@@ -86,7 +86,7 @@ pub fn run_config(cfg: &FinetuneConfig, dir: &Path) -> anyhow::Result<Report> {
         );
     }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    config::write(&cfg, &dir.join("run.toml"))?;
+    crate::pretrain::config::write(&cfg, &dir.join("run.toml"))?;
     let splits = data::open(&cfg)?;
     println!(
         "── genesis finetune: {} from {} on {} · {} train / {} val / {} test images ──",

@@ -53,6 +53,14 @@ pub fn require_counts_and_lr(counts: &[(&str, usize)], lr: f64) -> anyhow::Resul
     Ok(())
 }
 
+/// Fails unless a 2-D U-Net's `levels` is between 2 and 6 (3-D U-Nets have fixed depth).
+pub fn require_levels(dim: Dim, levels: usize) -> anyhow::Result<()> {
+    if dim == Dim::D2 && !(2..=6).contains(&levels) {
+        bail!("levels must be between 2 and 6, got {levels}");
+    }
+    Ok(())
+}
+
 impl Optimizer {
     /// Builds the optimiser: SGD with undampened momentum `momentum` like PyTorch, or Adam
     /// with Keras' ε.
@@ -226,9 +234,7 @@ impl RunConfig {
             Dim::D2 => 1 << self.levels.saturating_sub(1),
             Dim::D3 => 8,
         };
-        if self.dim == Dim::D2 && !(2..=6).contains(&self.levels) {
-            bail!("levels must be between 2 and 6, got {}", self.levels);
-        }
+        require_levels(self.dim, self.levels)?;
         let spatial = match self.dim {
             Dim::D2 => vec![self.size],
             Dim::D3 => vec![self.size, self.depth],
@@ -333,6 +339,35 @@ fn read_table(path: &Path) -> anyhow::Result<toml::Table> {
     toml::from_str(&text).with_context(|| format!("{} is not valid TOML", path.display()))
 }
 
+/// The table of the config `file` (empty without one) and the path to name in messages.
+pub fn config_table(file: Option<&Path>) -> anyhow::Result<(toml::Table, &Path)> {
+    match file {
+        Some(path) => Ok((read_table(path)?, path)),
+        None => Ok((toml::Table::new(), Path::new("(no config file)"))),
+    }
+}
+
+/// `preset` with the keys of `table` (read from `path`) over it; unknown keys and bad values
+/// fail, pointing at the guide `doc`.
+pub fn over_preset<T: Serialize + serde::de::DeserializeOwned>(
+    preset: T,
+    table: toml::Table,
+    path: &Path,
+    doc: &str,
+) -> anyhow::Result<T> {
+    let mut merged = toml::Table::try_from(preset).context("encoding the preset")?;
+    merged.extend(table);
+    toml::Value::Table(merged)
+        .try_into()
+        .with_context(|| format!("{}: unknown key or bad value (see {doc})", path.display()))
+}
+
+/// Writes a resolved configuration as TOML to `path` (via a temporary file).
+pub fn write<T: Serialize>(cfg: &T, path: &Path) -> anyhow::Result<()> {
+    let text = toml::to_string_pretty(cfg).context("encoding run.toml")?;
+    super::checkpoint::write_atomic(path, text.as_bytes())
+}
+
 /// Reads one enum key of a config table, if present.
 fn key<T: serde::de::DeserializeOwned>(
     table: &toml::Table,
@@ -352,18 +387,10 @@ fn key<T: serde::de::DeserializeOwned>(
 /// Resolves a new run: the preset of the chosen method and dim, the file's keys over it, the
 /// flags over both.
 pub fn resolve(file: Option<&Path>, cli: &Overrides) -> anyhow::Result<RunConfig> {
-    let (table, path) = match file {
-        Some(p) => (read_table(p)?, p),
-        None => (toml::Table::new(), Path::new("(no config file)")),
-    };
+    let (table, path) = config_table(file)?;
     let method = cli.method.or(key(&table, "method", path)?).unwrap_or(Method::SemanticGenesis);
     let dim = cli.dim.or(key(&table, "dim", path)?).unwrap_or(Dim::D2);
-    let mut merged =
-        toml::Table::try_from(RunConfig::preset(method, dim)).context("encoding the preset")?;
-    merged.extend(table);
-    let mut cfg: RunConfig = toml::Value::Table(merged).try_into().with_context(|| {
-        format!("{}: unknown key or bad value (see docs/pretraining.md)", path.display())
-    })?;
+    let mut cfg = over_preset(RunConfig::preset(method, dim), table, path, "docs/pretraining.md")?;
     cli.apply(&mut cfg);
     cfg.validate()?;
     Ok(cfg)
@@ -388,12 +415,6 @@ pub fn resume(run_dir: &Path, cli: &Overrides) -> anyhow::Result<RunConfig> {
     cli.apply(&mut cfg);
     cfg.validate()?;
     Ok(cfg)
-}
-
-/// Writes `cfg` as TOML to `path` (via a temporary file).
-pub fn write(cfg: &RunConfig, path: &Path) -> anyhow::Result<()> {
-    let text = toml::to_string_pretty(cfg).context("encoding run.toml")?;
-    super::checkpoint::write_atomic(path, text.as_bytes())
 }
 
 #[cfg(test)]
