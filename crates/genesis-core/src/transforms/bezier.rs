@@ -152,7 +152,7 @@ struct Table {
     curve: Curve,
     /// Curve parameter at each cell edge `j / CELLS`.
     nodes: Vec<f64>,
-    cells: Vec<Cell>,
+    cells: Box<[Cell; CELLS]>,
 }
 
 impl Table {
@@ -180,7 +180,9 @@ impl Table {
                 };
                 Cell { base: f0 as f32, slope }
             })
-            .collect();
+            .collect::<Box<[Cell]>>()
+            .try_into()
+            .expect("one cell per pair of adjacent nodes");
         Self { curve, nodes, cells }
     }
 
@@ -206,30 +208,33 @@ impl Table {
     }
 
     /// Maps up to [`CHUNK`] voxel values in place. Locating the cells, reading them and
-    /// interpolating run as separate branch-free loops (the first and last vectorise); the
-    /// voxels of cells that need the exact solve (NaN slope) are redone afterwards.
+    /// interpolating run as separate loops (the first and last vectorise); reading a cell
+    /// also lists the voxel when the cell needs the exact solve (NaN slope), and only the
+    /// listed voxels are redone afterwards.
     fn eval_chunk(&self, values: &mut [f32], exact: &mut ExactCache) {
         let n = values.len().min(CHUNK);
-        let (pos, cell) = (&mut [0f32; CHUNK], &mut [0f32; CHUNK]);
+        let (pos, cell, index) = (&mut [0f32; CHUNK], &mut [0f32; CHUNK], &mut [0u32; CHUNK]);
         for k in 0..n {
             (pos[k], cell[k]) = Self::locate(values[k]);
+            index[k] = exact_index(cell[k]);
         }
         let (base, slope) = (&mut [0f32; CHUNK], &mut [0f32; CHUNK]);
+        let (steep, mut steep_count) = (&mut [0u8; CHUNK], 0);
         for k in 0..n {
-            let c = self.cells[exact_index(cell[k]) as usize];
+            // `locate` keeps cells below CELLS (a power of two): the mask drops a bounds check.
+            let c = self.cells[index[k] as usize & (CELLS - 1)];
             (base[k], slope[k]) = (c.base, c.slope);
+            steep[steep_count] = k as u8;
+            steep_count += usize::from(c.slope.is_nan());
         }
-        let mut steep = false;
         for (k, v) in values.iter_mut().enumerate().take(n) {
-            steep |= slope[k].is_nan();
             *v = (base[k] + (pos[k] - cell[k]) * slope[k]).clamp(0.0, 1.0);
         }
-        if steep {
-            for k in (0..n).filter(|&k| slope[k].is_nan()) {
-                let v = pos[k] / CELLS as f32;
-                let j = exact_index(cell[k]) as usize;
-                values[k] = exact.get_or_insert(v, || self.solve_in_cell(v, j)).clamp(0.0, 1.0);
-            }
+        for &k in &steep[..steep_count] {
+            let k = usize::from(k);
+            let v = pos[k] / CELLS as f32;
+            let j = index[k] as usize;
+            values[k] = exact.get_or_insert(v, || self.solve_in_cell(v, j)).clamp(0.0, 1.0);
         }
     }
 }

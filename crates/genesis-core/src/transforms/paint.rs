@@ -206,9 +206,9 @@ impl Transform for OutPaint {
 }
 
 /// Writes the fill into `out`, continuing the noise stream `noise`.
-fn fill_slice(fill: FillParams, noise: &mut GenesisRng, out: &mut [f32]) {
+fn fill_slice(fill: FillParams, noise: &mut draw::Noise, out: &mut [f32]) {
     match fill {
-        FillParams::Noise { .. } => draw::fill_unit(noise, out),
+        FillParams::Noise { .. } => noise.fill_unit(out),
         FillParams::Constant { value } => out.fill(value.clamp(0.0, 1.0)),
     }
 }
@@ -226,7 +226,7 @@ impl PaintParams {
             FillParams::Noise { seed } => seed,
             FillParams::Constant { .. } => 0,
         };
-        let mut noise = stream(seed, "paint/noise", &[]);
+        let mut noise = draw::Noise::new(&mut stream(seed, "paint/noise", &[]));
         match self.mode {
             PaintMode::In => {
                 let data = volume.data_mut();

@@ -103,12 +103,13 @@ impl ShuffleParams {
     }
 }
 
-/// The reusable state of shuffling boxes: the layout of their voxels, the permutation stream,
+/// The reusable state of shuffling boxes: where their voxels lie, the permutation stream,
 /// and one buffer slot per voxel of the largest box (no per-box allocation).
 struct Boxes {
-    layout: SliceLayout,
+    layout: BoxLayout,
     perms: GenesisRng,
     shuffler: draw::Shuffler,
+    partners: Vec<usize>,
     values: Vec<f32>,
     places: Vec<usize>,
 }
@@ -117,34 +118,31 @@ impl Boxes {
     fn new(params: &ShuffleParams) -> Self {
         let capacity = params.max_side().iter().product();
         Self {
-            layout: SliceLayout::new(params.shape, params.max_side()),
+            layout: BoxLayout::new(params.shape, params.max_side()),
             perms: stream(params.seed, "local-shuffle/permutations", &[]),
             shuffler: draw::Shuffler::new(capacity),
+            partners: vec![0; capacity],
             values: vec![0.0; capacity],
             places: vec![0; capacity],
         }
     }
 
-    /// Each box in turn: its values and flat positions are gathered in x-major order, then
-    /// each Fisher–Yates step writes the item it settles straight to the output.
+    /// Each box in turn: its values are gathered in x-major order, then each Fisher–Yates
+    /// step writes the item it settles straight to the output.
     fn in_order(&mut self, params: &ShuffleParams, orig: &[f32], out: &mut [f32]) {
-        let Self { layout, perms, shuffler, values, places } = self;
+        let Self { layout, perms, shuffler, partners, values, .. } = self;
         for region in params.regions() {
-            let n = region.voxels();
-            let (values, places) = (&mut values[..n], &mut places[..n]);
-            let (bases, offsets) = layout.slices(region);
-            let chunks =
-                values.chunks_exact_mut(offsets.len()).zip(places.chunks_exact_mut(offsets.len()));
-            for (base, (values, places)) in bases.zip(chunks) {
-                for ((v, at), &o) in values.iter_mut().zip(places.iter_mut()).zip(offsets) {
-                    *at = base + o;
-                    *v = orig[*at];
-                }
+            let (first, offsets) = layout.offsets(region);
+            let n = offsets.len();
+            let values = &mut values[..n];
+            for (v, &o) in values.iter_mut().zip(offsets) {
+                *v = orig[first + o as usize];
             }
-            shuffler.settle(perms, n, n, |i, j| {
-                out[places[i]] = values[j];
+            shuffler.partners(perms, n, n, partners);
+            for (i, (&o, &j)) in offsets.iter().zip(&partners[..n]).enumerate().rev() {
+                out[first + o as usize] = values[j];
                 values[j] = values[i];
-            });
+            }
         }
     }
 
@@ -153,7 +151,7 @@ impl Boxes {
     /// a Fisher–Yates shuffle: a uniform ordered sample, the restriction of a uniform
     /// permutation). Only the drawn slots are tracked, so a box's other items are never read.
     fn last_writer_first(&mut self, params: &ShuffleParams, orig: &[f32], out: &mut [f32]) {
-        let Self { layout, perms, shuffler, places: targets, .. } = self;
+        let Self { layout, perms, shuffler, partners, places: targets, .. } = self;
         let mut written = Claims::new(out.len());
         // Which item a drawn slot holds now, valid where its stamp is the current box's.
         let mut moved = vec![(0u32, 0usize); targets.len()];
@@ -166,15 +164,18 @@ impl Boxes {
                     k += 1;
                 });
             });
-            let first = region.voxels() - 1;
+            let (first, offsets) = layout.offsets(region);
+            let last = offsets.len() - 1;
             let item = |slot: usize, moved: &[(u32, usize)]| match moved[slot] {
                 (s, item) if s == stamp => item,
                 _ => slot,
             };
-            shuffler.settle(perms, region.voxels(), k, |i, j| {
-                out[targets[first - i]] = orig[layout.flat(region, item(j, &moved))];
+            shuffler.partners(perms, offsets.len(), k, partners);
+            for i in (offsets.len() - k..offsets.len()).rev() {
+                let j = partners[i];
+                out[targets[last - i]] = orig[first + offsets[item(j, &moved)] as usize];
                 moved[j] = (stamp, item(i, &moved));
-            });
+            }
         }
     }
 }
@@ -209,45 +210,72 @@ impl Claims {
     }
 }
 
-/// Where the voxels of a box lie, one x-slice at a time, so that gathering and scattering a
-/// box runs one flat loop per x-slice instead of one tiny loop per z-run (z-sides are only
-/// 1–3 voxels in a 64×64×32 cube).
-struct SliceLayout {
+/// Where the voxels of a box lie: flat offsets from its first voxel, in x-major order.
+///
+/// The offsets of a box of y-side `sy` and z-side `sz` spanning the largest x-side, x-major,
+/// begin with those of every narrower box of the same `sy` and `sz`, so one list per (`sy`,
+/// `sz`) serves every box, tabulated once when the table is small (always for the cubes and
+/// images that are pretrained on); otherwise each box's offsets are listed in turn.
+struct BoxLayout {
     shape: [usize; 3],
-    /// Indexed by z-side − 1: the flat offsets, relative to the slice's first voxel, of the
-    /// voxels of an x-slice of the largest y-side (y-major, z innermost). A box of y-side `sy`
-    /// uses the first `sy·sz` entries.
-    by_depth: Vec<Vec<usize>>,
+    max_side: [usize; 3],
+    /// The lists one after the other, (`sy`, `sz`) in row-major order, when tabulated.
+    table: Vec<u32>,
+    /// Where each list starts in `table`, when tabulated.
+    starts: Vec<usize>,
+    /// The current box's offsets, when not tabulated.
+    scratch: Vec<u32>,
 }
 
-impl SliceLayout {
+impl BoxLayout {
+    /// Most offsets tabulated (4 MiB).
+    const MOST_TABULATED: usize = 1 << 20;
+
     fn new(shape: [usize; 3], max_side: [usize; 3]) -> Self {
-        let nz = shape[2];
-        let by_depth = (1..=max_side[2])
-            .map(|sz| (0..max_side[1]).flat_map(|y| (0..sz).map(move |z| y * nz + z)).collect())
-            .collect();
-        Self { shape, by_depth }
+        let [mx, my, mz] = max_side;
+        let tabulated = mx * (my * (my + 1) / 2) * (mz * (mz + 1) / 2);
+        let mut layout =
+            Self { shape, max_side, table: Vec::new(), starts: Vec::new(), scratch: Vec::new() };
+        if tabulated <= Self::MOST_TABULATED {
+            let mut table = Vec::with_capacity(tabulated);
+            for sy in 1..=my {
+                for sz in 1..=mz {
+                    layout.starts.push(table.len());
+                    layout.list([mx, sy, sz], &mut table);
+                }
+            }
+            layout.table = table;
+        }
+        layout
     }
 
-    /// The flat index of the first voxel of each x-slice of `region`, and the offsets of a
-    /// slice's voxels from it (x-major order overall, like the region's values).
-    fn slices(&self, region: Region) -> (impl Iterator<Item = usize>, &[usize]) {
+    /// Appends the offsets of the voxels of a box of `size` to `out`, x-major.
+    fn list(&self, [sx, sy, sz]: [usize; 3], out: &mut Vec<u32>) {
+        let [_, ny, nz] = self.shape;
+        for x in 0..sx {
+            for y in 0..sy {
+                // Offsets stay below the voxel count, at most 2³¹ (`MAX_VOXELS`).
+                out.extend((0..sz).map(|z| ((x * ny + y) * nz + z) as u32));
+            }
+        }
+    }
+
+    /// The flat index of the first voxel of `region` and the offsets of all its voxels.
+    #[inline]
+    fn offsets(&mut self, region: Region) -> (usize, &[u32]) {
         let ([cx, cy, cz], [sx, sy, sz]) = (region.corner, region.size);
         let [_, ny, nz] = self.shape;
         let first = (cx * ny + cy) * nz + cz;
-        let stride = ny * nz;
-        ((0..sx).map(move |x| first + x * stride), &self.by_depth[sz - 1][..sy * sz])
-    }
-
-    /// The flat index of the `item`-th voxel of `region` in the order of [`Self::slices`].
-    #[inline]
-    fn flat(&self, region: Region, item: usize) -> usize {
-        let ([cx, cy, cz], [_, sy, sz]) = (region.corner, region.size);
-        let [_, ny, nz] = self.shape;
-        // Boxes hold far fewer than 2³² voxels; 32-bit division is much faster.
-        let (item, per_slice) = (item as u32, (sy * sz) as u32);
-        let (x, rest) = ((item / per_slice) as usize, (item % per_slice) as usize);
-        ((cx + x) * ny + cy) * nz + cz + self.by_depth[sz - 1][rest]
+        let n = sx * sy * sz;
+        if self.starts.is_empty() {
+            let mut scratch = std::mem::take(&mut self.scratch);
+            scratch.clear();
+            self.list(region.size, &mut scratch);
+            self.scratch = scratch;
+            return (first, &self.scratch);
+        }
+        let start = self.starts[(sy - 1) * self.max_side[2] + sz - 1];
+        (first, &self.table[start..start + n])
     }
 }
 
