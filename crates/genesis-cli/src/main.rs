@@ -3,11 +3,7 @@
 
 use clap::{Parser, Subcommand};
 
-/// mimalloc keeps freed pages for reuse: with glibc's malloc every transformed sample's fresh
-/// input and target buffers were page-faulted in again (≈ 250 µs per 64×64×32 sample).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
+mod alloc;
 mod bench;
 mod cubes;
 mod discover;
@@ -65,6 +61,7 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
+    alloc::keep_freed_memory();
     let cli = Cli::parse();
     match cli.command {
         Command::Embed(a) => embed::run(a),
