@@ -301,19 +301,37 @@ impl Applied {
         self.run_input(volume)
     }
 
+    /// Fails when the parameters were drawn for another shape than `volume`'s.
+    fn check_shape(&self, volume: &Volume) -> Result<(), TransformError> {
+        match self.shape() {
+            Some(expected) if expected != volume.shape() => {
+                Err(TransformError::ShapeMismatch { expected, actual: volume.shape() })
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// Applies to the network input of a pair whose voxels are already checked finite.
     fn run_input(&self, input: &mut Volume) -> Result<(), TransformError> {
-        if let Some(expected) = self.shape()
-            && expected != input.shape()
-        {
-            return Err(TransformError::ShapeMismatch { expected, actual: input.shape() });
-        }
+        self.check_shape(input)?;
         match self {
             Applied::Flip(p) => p.apply_valid(input),
             Applied::LocalShuffle(p) => p.apply_valid(input),
             Applied::Bezier(p) => p.apply_valid(input),
             Applied::Paint(p) => p.apply_valid(input)?,
             Applied::Elastic(p) => p.apply_valid(input)?,
+        }
+        Ok(())
+    }
+
+    /// Applies to an `input` that still equals `untouched`: the shuffle and the warp read
+    /// `untouched` instead of copying the input first.
+    fn run_from(&self, untouched: &Volume, input: &mut Volume) -> Result<(), TransformError> {
+        self.check_shape(input)?;
+        match self {
+            Applied::LocalShuffle(p) => p.shuffle(untouched.data(), input.data_mut()),
+            Applied::Elastic(p) => p.warp(untouched, input)?,
+            _ => self.run_input(input)?,
         }
         Ok(())
     }
@@ -342,9 +360,18 @@ pub struct Sample {
 /// Applies (or replays) `plan` to a copy of `original`.
 pub fn execute(original: &Volume, plan: Vec<Applied>) -> Result<Sample, TransformError> {
     check(original, None)?;
+    // Leading flips move input and target alike: flip the input, then copy it as the target.
+    let lead = plan.iter().take_while(|step| matches!(step, Applied::Flip(_))).count();
     let mut input = original.clone();
-    let mut target = original.clone();
-    for step in &plan {
+    for step in &plan[..lead] {
+        step.run_input(&mut input)?;
+    }
+    let mut target = input.clone();
+    let mut rest = plan[lead..].iter();
+    if let Some(step) = rest.next() {
+        step.run_from(&target, &mut input)?;
+    }
+    for step in rest {
         step.run(&mut input, &mut target)?;
     }
     Ok(Sample { input, target, applied: plan })

@@ -183,8 +183,21 @@ impl Volume {
 
     /// Smallest and largest voxel values.
     pub fn min_max(&self) -> (f32, f32) {
-        self.data
+        // Eight running extremes instead of one: a single pair would chain every comparison
+        // on the previous one (latency-bound, no SIMD).
+        const LANES: usize = 8;
+        let (mut lo, mut hi) = ([f32::INFINITY; LANES], [f32::NEG_INFINITY; LANES]);
+        let mut chunks = self.data.chunks_exact(LANES);
+        for chunk in &mut chunks {
+            for k in 0..LANES {
+                lo[k] = lo[k].min(chunk[k]);
+                hi[k] = hi[k].max(chunk[k]);
+            }
+        }
+        chunks
+            .remainder()
             .iter()
+            .chain(lo.iter().chain(&hi))
             .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)))
     }
 }

@@ -140,11 +140,18 @@ impl ElasticParams {
 
     /// Warps checked voxels.
     pub(crate) fn apply_valid(&self, volume: &mut Volume) -> Result<(), TransformError> {
+        let src = Volume::new(volume.shape(), scratch::copy(volume.data()))?;
+        self.warp(&src, volume)?;
+        scratch::recycle(src.into_data());
+        Ok(())
+    }
+
+    /// Writes `src` (checked voxels of the drawn shape) warped into `out` (the same shape).
+    pub(crate) fn warp(&self, src: &Volume, out: &mut Volume) -> Result<(), TransformError> {
         let [dx, dy] = self.displacement()?;
-        let src = scratch::copy(volume.data());
         // Rounding may overshoot an interpolated pair by an ulp: clamp to the input's range.
-        let (lo, hi) = volume.min_max();
-        let out = volume.data_mut();
+        let (lo, hi) = src.min_max();
+        let (src, out) = (src.data(), out.data_mut());
         let [nx, ny, nz] = self.shape;
         let plane = ny * nz;
         let coords = PlaneCoords::new(ny, nz);
@@ -156,15 +163,15 @@ impl ElasticParams {
                 let at = x * plane + k0;
                 let d = [&dx[at..at + run.len], &dy[at..at + run.len]];
                 let dst = &mut out[at..at + run.len];
-                if !(small && warp_once_reflected(&src, self.shape, &coords, run, d, dst)) {
-                    warp_reflected(&src, self.shape, &coords, run, d, dst);
+                if !(small && warp_once_reflected(src, self.shape, &coords, run, d, dst)) {
+                    warp_reflected(src, self.shape, &coords, run, d, dst);
                 }
                 for v in dst {
                     *v = v.clamp(lo, hi);
                 }
             }
         }
-        for buffer in [src, dx, dy] {
+        for buffer in [dx, dy] {
             scratch::recycle(buffer);
         }
         Ok(())

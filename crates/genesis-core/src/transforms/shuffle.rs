@@ -87,19 +87,25 @@ impl ShuffleParams {
         f64::from(self.blocks) * box_voxels / voxels
     }
 
-    /// Shuffles checked voxels. Where boxes overlap a lot, most moves would be overwritten,
-    /// so the boxes are then visited last-written first, writing only what survives (that
-    /// path lists the boxes in memory, so absurd box counts take the in-order path).
+    /// Shuffles checked voxels.
     pub(crate) fn apply_valid(&self, volume: &mut Volume) {
-        const MOST_LISTED_BOXES: u32 = 1 << 20;
         let orig = scratch::copy(volume.data());
+        self.shuffle(&orig, volume.data_mut());
+        scratch::recycle(orig);
+    }
+
+    /// Writes the shuffled boxes of `orig` (voxels of the drawn shape) into `out`, which holds
+    /// a copy of `orig`. Where boxes overlap a lot, most moves would be overwritten, so the
+    /// boxes are then visited last-written first, writing only what survives (that path lists
+    /// the boxes in memory, so absurd box counts take the in-order path).
+    pub(crate) fn shuffle(&self, orig: &[f32], out: &mut [f32]) {
+        const MOST_LISTED_BOXES: u32 = 1 << 20;
         let mut boxes = Boxes::new(self);
         if self.mean_cover() > 4.0 && self.blocks <= MOST_LISTED_BOXES {
-            boxes.last_writer_first(self, &orig, volume.data_mut());
+            boxes.last_writer_first(self, orig, out);
         } else {
-            boxes.in_order(self, &orig, volume.data_mut());
+            boxes.in_order(self, orig, out);
         }
-        scratch::recycle(orig);
     }
 }
 
