@@ -1,5 +1,6 @@
-//! Portable random draws used by the transforms: uniform floats, exact bounded integers and
-//! batches of bounded integers from one 64-bit word.
+//! Portable random draws used by the transforms: uniform floats, exact bounded integers,
+//! batches of bounded integers from one 64-bit word, Fisher–Yates swap partners and bulk
+//! per-voxel noise.
 //!
 //! Everything here is built on `next_u64`/`next_u32` and plain integer or IEEE arithmetic, so
 //! the same generator state gives the same values on every platform (native and wasm32,
