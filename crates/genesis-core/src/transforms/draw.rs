@@ -72,14 +72,15 @@ impl Noise {
     fn fill(&mut self, out: &mut [f32], per_step: u32, value: impl Fn(u32x8, u32) -> f32x8) {
         for chunk in out.chunks_mut(Self::LANES * per_step as usize) {
             let words = self.next();
-            let k = (chunk.len() / Self::LANES) as u32;
+            let whole = (chunk.len() / Self::LANES) as u32;
             let mut parts = chunk.chunks_exact_mut(Self::LANES);
-            for (k, part) in (0..per_step).zip(&mut parts) {
+            for (k, part) in (0..whole).zip(&mut parts) {
                 part.copy_from_slice(&value(words, k).to_array());
             }
+            // A last, partial vector (the final chunk only).
             let rest = parts.into_remainder();
             if !rest.is_empty() {
-                rest.copy_from_slice(&value(words, k).to_array()[..rest.len()]);
+                rest.copy_from_slice(&value(words, whole).to_array()[..rest.len()]);
             }
         }
     }

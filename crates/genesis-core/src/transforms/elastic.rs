@@ -232,6 +232,8 @@ fn warp_once_reflected(
     if !once {
         return false;
     }
+    // Each branch computes the floors and weights in its own index loop: hoisting them into
+    // the loop above measured 6–8 % slower (more arrays stored and reloaded).
     let (tx, ty) = (&mut [0f32; CHUNK], &mut [0f32; CHUNK]);
     let values = &mut [[0f32; CHUNK]; 4];
     if inside {
