@@ -33,6 +33,9 @@ impl Spatial<5> for Conv3d {
             .init(device)
     }
     fn apply(&self, x: Tensor<5>) -> Tensor<5> {
+        #[cfg(feature = "cpu")]
+        return crate::conv3::conv3d(self, x);
+        #[cfg(not(feature = "cpu"))]
         self.forward(x)
     }
     fn pool(x: Tensor<5>) -> Tensor<5> {

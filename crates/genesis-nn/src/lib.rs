@@ -12,6 +12,8 @@ pub mod autoencoder;
 #[cfg(not(target_family = "wasm"))]
 pub mod bench;
 pub mod blocks;
+#[cfg(feature = "cpu")]
+pub mod conv3;
 pub mod encdec;
 pub mod head;
 pub mod loss;
@@ -19,6 +21,8 @@ pub mod model;
 pub mod norm;
 pub mod ops;
 pub mod semantic;
+#[cfg(feature = "cpu")]
+pub mod shift_conv;
 pub mod step;
 pub mod unet2d;
 pub mod unet3d;

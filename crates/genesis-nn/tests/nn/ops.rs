@@ -116,3 +116,48 @@ fn up_conv2d_matches_naive_transposed_convolution() {
     }
     assert!(max_abs_diff(&values(&got), &want) <= 1e-5);
 }
+
+/// The shifted-product 3×3×3 convolution (Flex, autodiff) gives burn's `Conv3d` output and
+/// gradients for the input, weight and bias.
+#[test]
+fn shift_conv3d_matches_burn_conv3d_with_gradients() {
+    use burn::module::Module;
+    use burn::nn::PaddingConfig3d;
+    use burn::nn::conv::Conv3dConfig;
+
+    let dev = device(9).autodiff();
+    let conv = Conv3dConfig::new([8, 5], [3; 3])
+        .with_padding(PaddingConfig3d::Explicit(1, 1, 1))
+        .init(&dev);
+    let x = random([2, 8, 4, 6, 5], &dev).require_grad();
+    let probe = random([2, 5, 4, 6, 5], &dev);
+    assert!(genesis_nn::conv3::uses_shift_kernels(&conv, &x));
+    assert!(!genesis_nn::conv3::uses_shift_kernels(&conv, &x.clone().narrow(1, 0, 4)));
+    let run = |fast: bool| {
+        let y = if fast {
+            genesis_nn::conv3::conv3d(&conv, x.clone())
+        } else {
+            conv.forward(x.clone())
+        };
+        let grads = (y.clone() * probe.clone()).sum().backward();
+        let weight = conv.weight.val().grad(&grads).unwrap();
+        let bias = conv.bias.as_ref().unwrap().val().grad(&grads).unwrap();
+        [values(&y), values(&x.grad(&grads).unwrap()), values(&weight), values(&bias)]
+    };
+    let (fast, burn) = (run(true), run(false));
+    for (what, (a, b)) in
+        ["output", "input grad", "weight grad", "bias grad"].iter().zip(fast.iter().zip(&burn))
+    {
+        let err = max_abs_diff(a, b);
+        assert!(err <= 1e-4, "{what}: max abs error {err}");
+    }
+    // Without autodiff the same kernels run forward only.
+    let plain = conv.valid();
+    let x = x.inner();
+    assert!(
+        max_abs_diff(
+            &values(&genesis_nn::conv3::conv3d(&plain, x.clone())),
+            &values(&plain.forward(x))
+        ) <= 1e-4
+    );
+}

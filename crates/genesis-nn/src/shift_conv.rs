@@ -1,0 +1,435 @@
+//! 3×3×3 convolutions (stride 1, padding 1, bias) on the CPU as 27 shifted matrix products.
+//!
+//! The batch is copied once into a zero-padded, channels-last buffer: one row of `C` values per
+//! padded voxel, volumes one after another. In that layout the tap `(a, b, c)` of every output
+//! voxel is the row at a fixed distance `shift(tap)`, so the convolution is 27 matrix products
+//! of row ranges (rows × C_in by C_in × C_out), accumulated, with no im2col copy. The rows
+//! between volumes are padding: results there are never read, and the taps of an interior voxel
+//! never leave its own volume. The input and weight gradients are the same products with the
+//! roles exchanged; the weight gradient splits the rows across threads, since one product with
+//! a very long inner dimension runs mostly on one core.
+
+/// The shape of one convolution: `[batch, c_in, X, Y, Z]` in, `[batch, c_out, X, Y, Z]` out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Conv3Shape {
+    /// Volumes in the batch.
+    pub batch: usize,
+    /// Input channels.
+    pub c_in: usize,
+    /// Output channels.
+    pub c_out: usize,
+    /// Spatial size `[X, Y, Z]`.
+    pub dims: [usize; 3],
+}
+
+/// Taps of a 3×3×3 kernel, in PyTorch's weight order (the last axis fastest).
+const TAPS: usize = 27;
+
+/// The gradients of one convolution; `None` where they were not asked for.
+pub struct Conv3Grads {
+    /// `[batch, c_in, X, Y, Z]`.
+    pub input: Option<Vec<f32>>,
+    /// `[c_out, c_in, 3, 3, 3]`.
+    pub weight: Option<Vec<f32>>,
+    /// `[c_out]`.
+    pub bias: Vec<f32>,
+}
+
+/// The padded, channels-last row geometry of a batch.
+#[derive(Clone, Copy)]
+struct Grid {
+    batch: usize,
+    dims: [usize; 3],
+    /// Rows per padded x-plane: `(Y + 2)(Z + 2)`.
+    plane: usize,
+    /// Rows per padded y-line: `Z + 2`.
+    line: usize,
+    /// Rows per padded volume.
+    volume: usize,
+}
+
+impl Grid {
+    fn new(batch: usize, dims: [usize; 3]) -> Self {
+        let [x, y, z] = dims;
+        let line = z + 2;
+        let plane = (y + 2) * line;
+        Self { batch, dims, plane, line, volume: (x + 2) * plane }
+    }
+
+    /// Rows of the whole padded batch.
+    fn rows(&self) -> usize {
+        self.batch * self.volume
+    }
+
+    /// The first row whose every tap lies inside the buffer; the computed range is
+    /// `first..rows - first`.
+    fn first(&self) -> usize {
+        self.plane + self.line + 1
+    }
+
+    /// Rows computed: `rows - 2·first`.
+    fn len(&self) -> usize {
+        self.rows() - 2 * self.first()
+    }
+
+    /// Row offset of `tap` from the voxel it serves, plus `first` (so it is never negative).
+    fn tap_row(&self, tap: usize) -> usize {
+        (tap / 9) * self.plane + (tap / 3 % 3) * self.line + tap % 3
+    }
+
+    /// The padded row of interior voxel `(n, x, y, 0)`.
+    fn row_start(&self, n: usize, x: usize, y: usize) -> usize {
+        n * self.volume + (x + 1) * self.plane + (y + 1) * self.line + 1
+    }
+
+    /// Calls `f(channels_first_offset, padded_row)` for every `(n, x, y)` line of the batch,
+    /// with the channels-first offset of `[n, 0, x, y, 0]` for `channels` channels.
+    fn for_each_line(&self, channels: usize, mut f: impl FnMut(usize, usize)) {
+        let [sx, sy, sz] = self.dims;
+        for n in 0..self.batch {
+            for x in 0..sx {
+                for y in 0..sy {
+                    f(((n * channels * sx + x) * sy + y) * sz, self.row_start(n, x, y));
+                }
+            }
+        }
+    }
+
+    /// Channels-first `[batch, C, X, Y, Z]` → zero-padded channels-last rows.
+    fn pad(&self, src: &[f32], channels: usize) -> Vec<f32> {
+        let [sx, sy, sz] = self.dims;
+        let stride = sx * sy * sz;
+        assert_eq!(src.len(), self.batch * channels * stride, "shift conv: input size");
+        let mut dst = vec![0.0; self.rows() * channels];
+        self.for_each_line(channels, |from, row| {
+            let line = &mut dst[row * channels..(row + sz) * channels];
+            for c in 0..channels {
+                let src = &src[from + c * stride..from + c * stride + sz];
+                for (z, &v) in src.iter().enumerate() {
+                    line[z * channels + c] = v;
+                }
+            }
+        });
+        dst
+    }
+
+    /// Padded channels-last rows → channels-first `[batch, C, X, Y, Z]` (interior only), plus
+    /// `bias[c]` when given.
+    fn crop(&self, src: &[f32], channels: usize, bias: Option<&[f32]>) -> Vec<f32> {
+        let [sx, sy, sz] = self.dims;
+        let stride = sx * sy * sz;
+        let mut dst = vec![0.0; self.batch * channels * stride];
+        self.for_each_line(channels, |to, row| {
+            let line = &src[row * channels..(row + sz) * channels];
+            for c in 0..channels {
+                let add = bias.map_or(0.0, |b| b[c]);
+                let out = &mut dst[to + c * stride..to + c * stride + sz];
+                for (z, v) in out.iter_mut().enumerate() {
+                    *v = line[z * channels + c] + add;
+                }
+            }
+        });
+        dst
+    }
+}
+
+/// A strided matrix inside a slice: element `(i, j)` is `data[offset + i·rows + j·cols]`.
+#[derive(Clone, Copy)]
+struct View<'a> {
+    data: &'a [f32],
+    offset: usize,
+    rows: usize,
+    cols: usize,
+}
+
+/// `dst[offset..] (m × n, row-major, row stride dst_rows) (+)= lhs (m × k) · rhs (k × n)`.
+///
+/// Every index the product touches is checked against the slices first, so the unchecked
+/// kernel call stays in bounds.
+#[allow(clippy::too_many_arguments)]
+fn product(
+    dst: &mut [f32],
+    offset: usize,
+    dst_rows: usize,
+    accumulate: bool,
+    [m, n, k]: [usize; 3],
+    lhs: View,
+    rhs: View,
+    parallel: bool,
+) {
+    if m == 0 || n == 0 || k == 0 {
+        return;
+    }
+    let last = |v: View, r: usize, c: usize| v.offset + (r - 1) * v.rows + (c - 1) * v.cols;
+    assert!(last(lhs, m, k) < lhs.data.len(), "shift conv: lhs out of bounds");
+    assert!(last(rhs, k, n) < rhs.data.len(), "shift conv: rhs out of bounds");
+    assert!(offset + (m - 1) * dst_rows + n <= dst.len(), "shift conv: dst out of bounds");
+    let parallelism = if parallel { threads::parallelism() } else { gemm::Parallelism::None };
+    // SAFETY: the three asserts above bound every element the product reads or writes; the
+    // strides are positive and the slices do not overlap (`dst` is borrowed mutably).
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr().add(offset),
+            1,
+            dst_rows as isize,
+            accumulate,
+            lhs.data.as_ptr().add(lhs.offset),
+            lhs.cols as isize,
+            lhs.rows as isize,
+            rhs.data.as_ptr().add(rhs.offset),
+            rhs.cols as isize,
+            rhs.rows as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            parallelism,
+        );
+    }
+}
+
+/// `[c_out, c_in, 27]` → `[27, c_in, c_out]`: one `c_in × c_out` matrix per tap.
+fn weight_by_tap(weight: &[f32], c_in: usize, c_out: usize) -> Vec<f32> {
+    assert_eq!(weight.len(), c_out * c_in * TAPS, "shift conv: weight size");
+    let mut taps = vec![0.0; weight.len()];
+    for (o, per_out) in weight.chunks_exact(c_in * TAPS).enumerate() {
+        for (i, per_in) in per_out.chunks_exact(TAPS).enumerate() {
+            for (t, &w) in per_in.iter().enumerate() {
+                taps[(t * c_in + i) * c_out + o] = w;
+            }
+        }
+    }
+    taps
+}
+
+/// The convolution: `x` `[batch, c_in, X, Y, Z]`, `weight` `[c_out, c_in, 3, 3, 3]`, `bias`
+/// `[c_out]` → `[batch, c_out, X, Y, Z]`.
+pub fn forward(shape: Conv3Shape, x: &[f32], weight: &[f32], bias: &[f32]) -> Vec<f32> {
+    let Conv3Shape { batch, c_in, c_out, dims } = shape;
+    assert_eq!(bias.len(), c_out, "shift conv: bias size");
+    let grid = Grid::new(batch, dims);
+    let padded = grid.pad(x, c_in);
+    let taps = weight_by_tap(weight, c_in, c_out);
+    let mut out = vec![0.0; grid.rows() * c_out];
+    let first = grid.first();
+    for tap in 0..TAPS {
+        let lhs = View { data: &padded, offset: grid.tap_row(tap) * c_in, rows: c_in, cols: 1 };
+        let rhs = View { data: &taps, offset: tap * c_in * c_out, rows: c_out, cols: 1 };
+        let dims = [grid.len(), c_out, c_in];
+        product(&mut out, first * c_out, c_out, tap > 0, dims, lhs, rhs, true);
+    }
+    grid.crop(&out, c_out, Some(bias))
+}
+
+/// The gradients of [`forward`] given the output gradient `out_grad` `[batch, c_out, X, Y, Z]`:
+/// the input's when `input` is set, the weight's when `weight` is set, and always the bias's.
+pub fn gradients(
+    shape: Conv3Shape,
+    x: &[f32],
+    weight: &[f32],
+    out_grad: &[f32],
+    [input, weight_wanted]: [bool; 2],
+) -> Conv3Grads {
+    let Conv3Shape { batch, c_in, c_out, dims } = shape;
+    let grid = Grid::new(batch, dims);
+    let padded_grad = grid.pad(out_grad, c_out);
+    let input = input.then(|| {
+        let taps = weight_by_tap(weight, c_in, c_out);
+        input_grad(&grid, &padded_grad, &taps, c_in, c_out)
+    });
+    let weight =
+        weight_wanted.then(|| weight_grad(&grid, &grid.pad(x, c_in), &padded_grad, c_in, c_out));
+    let voxels = dims.iter().product::<usize>();
+    let mut bias = vec![0.0; c_out];
+    for (i, plane) in out_grad.chunks_exact(voxels).enumerate() {
+        bias[i % c_out] += plane.iter().sum::<f32>();
+    }
+    Conv3Grads { input, weight, bias }
+}
+
+/// `dx[r] = Σ_tap dy[r − shift(tap)] · W_tapᵀ`, then cropped to channels-first.
+fn input_grad(
+    grid: &Grid,
+    padded_grad: &[f32],
+    taps: &[f32],
+    c_in: usize,
+    c_out: usize,
+) -> Vec<f32> {
+    let first = grid.first();
+    let mut dx = vec![0.0; grid.rows() * c_in];
+    for tap in 0..TAPS {
+        // dy row r − shift(tap) for output row `first + i` is row `2·first − tap_row + i`.
+        let from = 2 * first - grid.tap_row(tap);
+        let lhs = View { data: padded_grad, offset: from * c_out, rows: c_out, cols: 1 };
+        let rhs = View { data: taps, offset: tap * c_in * c_out, rows: 1, cols: c_out };
+        let dims = [grid.len(), c_in, c_out];
+        product(&mut dx, first * c_in, c_in, tap > 0, dims, lhs, rhs, true);
+    }
+    grid.crop(&dx, c_in, None)
+}
+
+/// `dW_tap = Σ_r dy[r]ᵀ · x[r + shift(tap)]`, the rows split across threads, summed, and
+/// returned in PyTorch's `[c_out, c_in, 3, 3, 3]` order.
+fn weight_grad(
+    grid: &Grid,
+    padded_x: &[f32],
+    padded_grad: &[f32],
+    c_in: usize,
+    c_out: usize,
+) -> Vec<f32> {
+    let (first, len) = (grid.first(), grid.len());
+    let parts = threads::count().clamp(1, len.max(1));
+    let per_tap = c_out * c_in;
+    let partial = threads::map(parts, |part| {
+        let (start, end) = (len * part / parts, len * (part + 1) / parts);
+        let mut sums = vec![0.0; TAPS * per_tap];
+        for tap in 0..TAPS {
+            let lhs =
+                View { data: padded_grad, offset: (first + start) * c_out, rows: 1, cols: c_out };
+            let from = start + grid.tap_row(tap);
+            let rhs = View { data: padded_x, offset: from * c_in, rows: c_in, cols: 1 };
+            let dims = [c_out, c_in, end - start];
+            product(&mut sums, tap * per_tap, c_in, false, dims, lhs, rhs, false);
+        }
+        sums
+    });
+    let mut weight = vec![0.0; TAPS * per_tap];
+    for sums in &partial {
+        for (tap, per_tap) in sums.chunks_exact(per_tap).enumerate() {
+            for (oi, &v) in per_tap.iter().enumerate() {
+                weight[oi * TAPS + tap] += v;
+            }
+        }
+    }
+    weight
+}
+
+/// Threads for the products: rayon's pool natively, one thread on the web.
+#[cfg(not(target_family = "wasm"))]
+mod threads {
+    use rayon::prelude::*;
+
+    pub fn parallelism() -> gemm::Parallelism {
+        gemm::Parallelism::Rayon(0)
+    }
+
+    pub fn count() -> usize {
+        rayon::current_num_threads()
+    }
+
+    pub fn map<T: Send>(parts: usize, f: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {
+        (0..parts).into_par_iter().map(f).collect()
+    }
+}
+
+/// Threads for the products: rayon's pool natively, one thread on the web.
+#[cfg(target_family = "wasm")]
+mod threads {
+    pub fn parallelism() -> gemm::Parallelism {
+        gemm::Parallelism::None
+    }
+
+    pub fn count() -> usize {
+        1
+    }
+
+    pub fn map<T>(parts: usize, f: impl Fn(usize) -> T) -> Vec<T> {
+        (0..parts).map(f).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deterministic values in [-1, 1).
+    fn values(len: usize, seed: u64) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..len)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                (s >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+            })
+            .collect()
+    }
+
+    /// Calls `f(output index, input index, weight index)` for every product term of the
+    /// convolution, skipping taps in the zero padding.
+    fn naive_terms(shape: Conv3Shape, mut f: impl FnMut(usize, usize, usize)) {
+        let Conv3Shape { batch, c_in, c_out, dims: [sx, sy, sz] } = shape;
+        let v = sx * sy * sz;
+        for n in 0..batch {
+            for o in 0..c_out {
+                for i in 0..c_in {
+                    for x in 0..sx {
+                        for y in 0..sy {
+                            for z in 0..sz {
+                                for t in 0..TAPS {
+                                    let (a, b, c) = (x + t / 9, y + t / 3 % 3, z + t % 3);
+                                    if a == 0 || b == 0 || c == 0 || a > sx || b > sy || c > sz {
+                                        continue;
+                                    }
+                                    let at = ((a - 1) * sy + b - 1) * sz + c - 1;
+                                    let out = (n * c_out + o) * v + (x * sy + y) * sz + z;
+                                    let inp = (n * c_in + i) * v + at;
+                                    f(out, inp, (o * c_in + i) * TAPS + t);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn assert_close(got: &[f32], want: &[f64], what: &str) {
+        assert_eq!(got.len(), want.len(), "{what}: length");
+        for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+            assert!((g as f64 - w).abs() <= 1e-4 * (1.0 + w.abs()), "{what}[{i}]: {g} vs {w}");
+        }
+    }
+
+    fn check(shape: Conv3Shape) {
+        let Conv3Shape { batch, c_in, c_out, dims } = shape;
+        let v: usize = dims.iter().product();
+        let x = values(batch * c_in * v, 1);
+        let w = values(c_out * c_in * TAPS, 2);
+        let b = values(c_out, 3);
+        let dy = values(batch * c_out * v, 4);
+        let mut y = vec![0f64; batch * c_out * v];
+        for (i, out) in y.iter_mut().enumerate() {
+            *out = b[i / v % c_out] as f64;
+        }
+        let mut dx = vec![0f64; x.len()];
+        let mut dw = vec![0f64; w.len()];
+        let mut db = vec![0f64; c_out];
+        naive_terms(shape, |out, inp, wi| {
+            y[out] += x[inp] as f64 * w[wi] as f64;
+            dx[inp] += dy[out] as f64 * w[wi] as f64;
+            dw[wi] += dy[out] as f64 * x[inp] as f64;
+        });
+        for (i, &g) in dy.iter().enumerate() {
+            db[i / v % c_out] += g as f64;
+        }
+        assert_close(&forward(shape, &x, &w, &b), &y, "forward");
+        let grads = gradients(shape, &x, &w, &dy, [true, true]);
+        assert_close(&grads.input.unwrap(), &dx, "input grad");
+        assert_close(&grads.weight.unwrap(), &dw, "weight grad");
+        assert_close(&grads.bias, &db, "bias grad");
+        let none = gradients(shape, &x, &w, &dy, [false, false]);
+        assert!(none.input.is_none() && none.weight.is_none());
+    }
+
+    #[test]
+    fn matches_a_naive_convolution() {
+        check(Conv3Shape { batch: 1, c_in: 3, c_out: 2, dims: [4, 5, 6] });
+        check(Conv3Shape { batch: 2, c_in: 5, c_out: 7, dims: [3, 2, 4] });
+        check(Conv3Shape { batch: 3, c_in: 1, c_out: 1, dims: [1, 1, 1] });
+    }
+}
