@@ -25,6 +25,9 @@ pub struct Conv3Shape {
 /// Taps of a 3×3×3 kernel, in PyTorch's weight order (the last axis fastest).
 const TAPS: usize = 27;
 
+/// Kernel columns: the `(x, y)` positions of the kernel, each holding three z-taps.
+const COLUMNS: usize = 9;
+
 /// The gradients of one convolution; `None` where they were not asked for.
 pub struct Conv3Grads {
     /// `[batch, c_in, X, Y, Z]`.
@@ -192,35 +195,46 @@ fn product(
     }
 }
 
-/// `[c_out, c_in, 27]` → `[27, c_in, c_out]`: one `c_in × c_out` matrix per tap.
-fn weight_by_tap(weight: &[f32], c_in: usize, c_out: usize) -> Vec<f32> {
+/// `[c_out, c_in, 27]` → a new order: `dest(tap, i, o)` is where weight `[o, i, tap]` goes.
+fn rearrange(
+    weight: &[f32],
+    c_in: usize,
+    c_out: usize,
+    dest: impl Fn(usize, usize, usize) -> usize,
+) -> Vec<f32> {
     assert_eq!(weight.len(), c_out * c_in * TAPS, "shift conv: weight size");
-    let mut taps = vec![0.0; weight.len()];
-    for (o, per_out) in weight.chunks_exact(c_in * TAPS).enumerate() {
-        for (i, per_in) in per_out.chunks_exact(TAPS).enumerate() {
-            for (t, &w) in per_in.iter().enumerate() {
-                taps[(t * c_in + i) * c_out + o] = w;
+    let mut out = vec![0.0; weight.len()];
+    for i in 0..c_in {
+        for o in 0..c_out {
+            let from = (o * c_in + i) * TAPS;
+            for (tap, &w) in weight[from..from + TAPS].iter().enumerate() {
+                out[dest(tap, i, o)] = w;
             }
         }
     }
-    taps
+    out
 }
 
 /// The convolution: `x` `[batch, c_in, X, Y, Z]`, `weight` `[c_out, c_in, 3, 3, 3]`, `bias`
 /// `[c_out]` → `[batch, c_out, X, Y, Z]`.
+///
+/// The three z-taps of one `(x, y)` kernel column read three consecutive rows, which are one
+/// contiguous run of `3·c_in` values: each of the nine products covers three taps.
 pub fn forward(shape: Conv3Shape, x: &[f32], weight: &[f32], bias: &[f32]) -> Vec<f32> {
     let Conv3Shape { batch, c_in, c_out, dims } = shape;
     assert_eq!(bias.len(), c_out, "shift conv: bias size");
     let grid = Grid::new(batch, dims);
     let padded = grid.pad(x, c_in);
-    let taps = weight_by_tap(weight, c_in, c_out);
+    // `[27, c_in, c_out]`: for each column, a `3·c_in × c_out` matrix.
+    let taps = rearrange(weight, c_in, c_out, |t, i, o| (t * c_in + i) * c_out + o);
     let mut out = vec![0.0; grid.rows() * c_out];
     let first = grid.first();
-    for tap in 0..TAPS {
-        let lhs = View { data: &padded, offset: grid.tap_row(tap) * c_in, rows: c_in, cols: 1 };
-        let rhs = View { data: &taps, offset: tap * c_in * c_out, rows: c_out, cols: 1 };
-        let dims = [grid.len(), c_out, c_in];
-        product(&mut out, first * c_out, c_out, tap > 0, dims, lhs, rhs, true);
+    for column in 0..COLUMNS {
+        let lhs =
+            View { data: &padded, offset: grid.tap_row(3 * column) * c_in, rows: c_in, cols: 1 };
+        let rhs = View { data: &taps, offset: 3 * column * c_in * c_out, rows: c_out, cols: 1 };
+        let dims = [grid.len(), c_out, 3 * c_in];
+        product(&mut out, first * c_out, c_out, column > 0, dims, lhs, rhs, true);
     }
     grid.crop(&out, c_out, Some(bias))
 }
@@ -237,10 +251,7 @@ pub fn gradients(
     let Conv3Shape { batch, c_in, c_out, dims } = shape;
     let grid = Grid::new(batch, dims);
     let padded_grad = grid.pad(out_grad, c_out);
-    let input = input.then(|| {
-        let taps = weight_by_tap(weight, c_in, c_out);
-        input_grad(&grid, &padded_grad, &taps, c_in, c_out)
-    });
+    let input = input.then(|| input_grad(&grid, &padded_grad, weight, c_in, c_out));
     let weight =
         weight_wanted.then(|| weight_grad(&grid, &grid.pad(x, c_in), &padded_grad, c_in, c_out));
     let voxels = dims.iter().product::<usize>();
@@ -251,29 +262,34 @@ pub fn gradients(
     Conv3Grads { input, weight, bias }
 }
 
-/// `dx[r] = Σ_tap dy[r − shift(tap)] · W_tapᵀ`, then cropped to channels-first.
+/// `dx[r] = Σ_tap dy[r − shift(tap)] · W_tapᵀ`, then cropped to channels-first. Per kernel
+/// column the three z-taps read three consecutive rows of `dy`, last tap first.
 fn input_grad(
     grid: &Grid,
     padded_grad: &[f32],
-    taps: &[f32],
+    weight: &[f32],
     c_in: usize,
     c_out: usize,
 ) -> Vec<f32> {
+    // `[9 columns, 3 z-taps reversed, c_out, c_in]`.
+    let taps =
+        rearrange(weight, c_in, c_out, |t, i, o| ((t / 3 * 3 + 2 - t % 3) * c_out + o) * c_in + i);
     let first = grid.first();
     let mut dx = vec![0.0; grid.rows() * c_in];
-    for tap in 0..TAPS {
-        // dy row r − shift(tap) for output row `first + i` is row `2·first − tap_row + i`.
-        let from = 2 * first - grid.tap_row(tap);
+    for column in 0..COLUMNS {
+        // dy row r − shift(tap) for output row `first + j` is row `2·first − tap_row + j`;
+        // the column's last tap gives the lowest row.
+        let from = 2 * first - grid.tap_row(3 * column + 2);
         let lhs = View { data: padded_grad, offset: from * c_out, rows: c_out, cols: 1 };
-        let rhs = View { data: taps, offset: tap * c_in * c_out, rows: 1, cols: c_out };
-        let dims = [grid.len(), c_in, c_out];
-        product(&mut dx, first * c_in, c_in, tap > 0, dims, lhs, rhs, true);
+        let rhs = View { data: &taps, offset: 3 * column * c_out * c_in, rows: c_in, cols: 1 };
+        let dims = [grid.len(), c_in, 3 * c_out];
+        product(&mut dx, first * c_in, c_in, column > 0, dims, lhs, rhs, true);
     }
     grid.crop(&dx, c_in, None)
 }
 
-/// `dW_tap = Σ_r dy[r]ᵀ · x[r + shift(tap)]`, the rows split across threads, summed, and
-/// returned in PyTorch's `[c_out, c_in, 3, 3, 3]` order.
+/// `dW_tap = Σ_r dy[r]ᵀ · x[r + shift(tap)]` (three z-taps per product), the rows split across
+/// threads, summed, and returned in PyTorch's `[c_out, c_in, 3, 3, 3]` order.
 fn weight_grad(
     grid: &Grid,
     padded_x: &[f32],
@@ -283,25 +299,29 @@ fn weight_grad(
 ) -> Vec<f32> {
     let (first, len) = (grid.first(), grid.len());
     let parts = threads::count().clamp(1, len.max(1));
-    let per_tap = c_out * c_in;
+    let per_column = c_out * 3 * c_in;
+    // Each part: `[9 columns, c_out, 3 z-taps, c_in]`.
     let partial = threads::map(parts, |part| {
         let (start, end) = (len * part / parts, len * (part + 1) / parts);
-        let mut sums = vec![0.0; TAPS * per_tap];
-        for tap in 0..TAPS {
+        let mut sums = vec![0.0; COLUMNS * per_column];
+        for column in 0..COLUMNS {
             let lhs =
                 View { data: padded_grad, offset: (first + start) * c_out, rows: 1, cols: c_out };
-            let from = start + grid.tap_row(tap);
+            let from = start + grid.tap_row(3 * column);
             let rhs = View { data: padded_x, offset: from * c_in, rows: c_in, cols: 1 };
-            let dims = [c_out, c_in, end - start];
-            product(&mut sums, tap * per_tap, c_in, false, dims, lhs, rhs, false);
+            let dims = [c_out, 3 * c_in, end - start];
+            product(&mut sums, column * per_column, 3 * c_in, false, dims, lhs, rhs, false);
         }
         sums
     });
-    let mut weight = vec![0.0; TAPS * per_tap];
+    let mut weight = vec![0.0; TAPS * c_out * c_in];
     for sums in &partial {
-        for (tap, per_tap) in sums.chunks_exact(per_tap).enumerate() {
-            for (oi, &v) in per_tap.iter().enumerate() {
-                weight[oi * TAPS + tap] += v;
+        for (column, per_column) in sums.chunks_exact(per_column).enumerate() {
+            for (o, per_out) in per_column.chunks_exact(3 * c_in).enumerate() {
+                for (ti, &v) in per_out.iter().enumerate() {
+                    let (z, i) = (ti / c_in, ti % c_in);
+                    weight[(o * c_in + i) * TAPS + 3 * column + z] += v;
+                }
             }
         }
     }

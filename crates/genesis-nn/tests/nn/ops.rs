@@ -129,10 +129,11 @@ fn shift_conv3d_matches_burn_conv3d_with_gradients() {
     let conv = Conv3dConfig::new([8, 5], [3; 3])
         .with_padding(PaddingConfig3d::Explicit(1, 1, 1))
         .init(&dev);
-    let x = random([2, 8, 4, 6, 5], &dev).require_grad();
-    let probe = random([2, 5, 4, 6, 5], &dev);
+    let x = random([2, 8, 16, 16, 8], &dev).require_grad();
+    let probe = random([2, 5, 16, 16, 8], &dev);
     assert!(genesis_nn::conv3::uses_shift_kernels(&conv, &x));
     assert!(!genesis_nn::conv3::uses_shift_kernels(&conv, &x.clone().narrow(1, 0, 4)));
+    assert!(!genesis_nn::conv3::uses_shift_kernels(&conv, &x.clone().narrow(2, 0, 8)));
     let run = |fast: bool| {
         let y = if fast {
             genesis_nn::conv3::conv3d(&conv, x.clone())
