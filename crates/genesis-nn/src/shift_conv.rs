@@ -80,36 +80,27 @@ impl Grid {
         (tap / 9) * self.plane + (tap / 3 % 3) * self.line + tap % 3
     }
 
-    /// The padded row of interior voxel `(n, x, y, 0)`.
-    fn row_start(&self, n: usize, x: usize, y: usize) -> usize {
-        n * self.volume + (x + 1) * self.plane + (y + 1) * self.line + 1
-    }
-
-    /// Calls `f(channels_first_offset, padded_row)` for every `(n, x, y)` line of the batch,
-    /// with the channels-first offset of `[n, 0, x, y, 0]` for `channels` channels.
-    fn for_each_line(&self, channels: usize, mut f: impl FnMut(usize, usize)) {
-        let [sx, sy, sz] = self.dims;
-        for n in 0..self.batch {
-            for x in 0..sx {
-                for y in 0..sy {
-                    f(((n * channels * sx + x) * sy + y) * sz, self.row_start(n, x, y));
-                }
-            }
-        }
-    }
-
-    /// Channels-first `[batch, C, X, Y, Z]` → zero-padded channels-last rows.
+    /// Channels-first `[batch, C, X, Y, Z]` → zero-padded channels-last rows; one padded
+    /// x-plane per task.
     fn pad(&self, src: &[f32], channels: usize) -> Vec<f32> {
         let [sx, sy, sz] = self.dims;
         let stride = sx * sy * sz;
         assert_eq!(src.len(), self.batch * channels * stride, "shift conv: input size");
         let mut dst = vec![0.0; self.rows() * channels];
-        self.for_each_line(channels, |from, row| {
-            let line = &mut dst[row * channels..(row + sz) * channels];
-            for c in 0..channels {
-                let src = &src[from + c * stride..from + c * stride + sz];
-                for (z, &v) in src.iter().enumerate() {
-                    line[z * channels + c] = v;
+        let planes: Vec<&mut [f32]> = dst.chunks_mut(self.plane * channels).collect();
+        threads::for_each(planes, |q, plane| {
+            let (n, x) = (q / (sx + 2), q % (sx + 2));
+            if x == 0 || x > sx {
+                return;
+            }
+            for y in 0..sy {
+                let row = (y + 1) * self.line + 1;
+                let line = &mut plane[row * channels..(row + sz) * channels];
+                for c in 0..channels {
+                    let from = ((n * channels + c) * sx + x - 1) * sy * sz + y * sz;
+                    for (z, &v) in src[from..from + sz].iter().enumerate() {
+                        line[z * channels + c] = v;
+                    }
                 }
             }
         });
@@ -117,18 +108,26 @@ impl Grid {
     }
 
     /// Padded channels-last rows → channels-first `[batch, C, X, Y, Z]` (interior only), plus
-    /// `bias[c]` when given.
+    /// `bias[c]` when given; one `(n, x)` plane (all channels) per task.
     fn crop(&self, src: &[f32], channels: usize, bias: Option<&[f32]>) -> Vec<f32> {
         let [sx, sy, sz] = self.dims;
-        let stride = sx * sy * sz;
-        let mut dst = vec![0.0; self.batch * channels * stride];
-        self.for_each_line(channels, |to, row| {
-            let line = &src[row * channels..(row + sz) * channels];
-            for c in 0..channels {
-                let add = bias.map_or(0.0, |b| b[c]);
-                let out = &mut dst[to + c * stride..to + c * stride + sz];
-                for (z, v) in out.iter_mut().enumerate() {
-                    *v = line[z * channels + c] + add;
+        let mut dst = vec![0.0; self.batch * channels * sx * sy * sz];
+        let mut groups: Vec<Vec<&mut [f32]>> =
+            (0..self.batch * sx).map(|_| Vec::with_capacity(channels)).collect();
+        for (k, plane) in dst.chunks_mut(sy * sz).enumerate() {
+            // `k = (n·C + c)·X + x`.
+            groups[k / (channels * sx) * sx + k % sx].push(plane);
+        }
+        threads::for_each(groups, |g, mut planes| {
+            let (n, x) = (g / sx, g % sx);
+            for y in 0..sy {
+                let row = n * self.volume + (x + 1) * self.plane + (y + 1) * self.line + 1;
+                let line = &src[row * channels..(row + sz) * channels];
+                for (c, plane) in planes.iter_mut().enumerate() {
+                    let add = bias.map_or(0.0, |b| b[c]);
+                    for (z, v) in plane[y * sz..(y + 1) * sz].iter_mut().enumerate() {
+                        *v = line[z * channels + c] + add;
+                    }
                 }
             }
         });
@@ -257,9 +256,22 @@ pub fn gradients(
     let voxels = dims.iter().product::<usize>();
     let mut bias = vec![0.0; c_out];
     for (i, plane) in out_grad.chunks_exact(voxels).enumerate() {
-        bias[i % c_out] += plane.iter().sum::<f32>();
+        bias[i % c_out] += sum(plane);
     }
     Conv3Grads { input, weight, bias }
+}
+
+/// The sum of `values` in eight independent lanes (a single running sum waits on every add).
+fn sum(values: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 8];
+    let chunks = values.chunks_exact(8);
+    let tail: f32 = chunks.remainder().iter().sum();
+    for chunk in chunks {
+        for (lane, &v) in lanes.iter_mut().zip(chunk) {
+            *lane += v;
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
 }
 
 /// `dx[r] = Σ_tap dy[r − shift(tap)] · W_tapᵀ`, then cropped to channels-first. Per kernel
@@ -318,9 +330,10 @@ fn weight_grad(
     for sums in &partial {
         for (column, per_column) in sums.chunks_exact(per_column).enumerate() {
             for (o, per_out) in per_column.chunks_exact(3 * c_in).enumerate() {
-                for (ti, &v) in per_out.iter().enumerate() {
-                    let (z, i) = (ti / c_in, ti % c_in);
-                    weight[(o * c_in + i) * TAPS + 3 * column + z] += v;
+                for (z, per_tap) in per_out.chunks_exact(c_in).enumerate() {
+                    for (i, &v) in per_tap.iter().enumerate() {
+                        weight[(o * c_in + i) * TAPS + 3 * column + z] += v;
+                    }
                 }
             }
         }
@@ -344,6 +357,10 @@ mod threads {
     pub fn map<T: Send>(parts: usize, f: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {
         (0..parts).into_par_iter().map(f).collect()
     }
+
+    pub fn for_each<T: Send>(items: Vec<T>, f: impl Fn(usize, T) + Sync + Send) {
+        items.into_par_iter().enumerate().for_each(|(i, item)| f(i, item));
+    }
 }
 
 /// Threads for the products: rayon's pool natively, one thread on the web.
@@ -359,6 +376,10 @@ mod threads {
 
     pub fn map<T>(parts: usize, f: impl Fn(usize) -> T) -> Vec<T> {
         (0..parts).map(f).collect()
+    }
+
+    pub fn for_each<T>(items: Vec<T>, f: impl Fn(usize, T)) {
+        items.into_iter().enumerate().for_each(|(i, item)| f(i, item));
     }
 }
 
