@@ -34,7 +34,7 @@ impl Spatial<5> for Conv3d {
     }
     fn apply(&self, x: Tensor<5>) -> Tensor<5> {
         #[cfg(feature = "cpu")]
-        return crate::conv3::conv3d(self, x);
+        return crate::same_conv::conv(self, x);
         #[cfg(not(feature = "cpu"))]
         self.forward(x)
     }
@@ -54,6 +54,9 @@ impl Spatial<4> for Conv2d {
             .init(device)
     }
     fn apply(&self, x: Tensor<4>) -> Tensor<4> {
+        #[cfg(feature = "cpu")]
+        return crate::same_conv::conv(self, x);
+        #[cfg(not(feature = "cpu"))]
         self.forward(x)
     }
     fn pool(x: Tensor<4>) -> Tensor<4> {

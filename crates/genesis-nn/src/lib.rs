@@ -12,14 +12,14 @@ pub mod autoencoder;
 #[cfg(not(target_family = "wasm"))]
 pub mod bench;
 pub mod blocks;
-#[cfg(feature = "cpu")]
-pub mod conv3;
 pub mod encdec;
 pub mod head;
 pub mod loss;
 pub mod model;
 pub mod norm;
 pub mod ops;
+#[cfg(feature = "cpu")]
+pub mod same_conv;
 pub mod semantic;
 #[cfg(feature = "cpu")]
 pub mod shift_conv;

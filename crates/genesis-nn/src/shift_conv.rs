@@ -1,38 +1,55 @@
-//! 3×3×3 convolutions (stride 1, padding 1, bias) on the CPU as 27 shifted matrix products.
+//! 3×3×3 and 3×3 convolutions (stride 1, padding 1, bias) on the CPU as shifted matrix
+//! products.
 //!
 //! The batch is copied once into a zero-padded, channels-last buffer: one row of `C` values per
 //! padded voxel, volumes one after another. In that layout the tap `(a, b, c)` of every output
-//! voxel is the row at a fixed distance `shift(tap)`, so the convolution is 27 matrix products
-//! of row ranges (rows × C_in by C_in × C_out), accumulated, with no im2col copy. The rows
-//! between volumes are padding: results there are never read, and the taps of an interior voxel
-//! never leave its own volume. The input and weight gradients are the same products with the
-//! roles exchanged; the weight gradient splits the rows across threads, since one product with
-//! a very long inner dimension runs mostly on one core.
+//! voxel is the row at a fixed distance from it, and the three taps of one kernel column
+//! `(a, b)` are three consecutive rows, one contiguous run of `3·C` values. So the convolution
+//! is one matrix product per kernel column (rows × 3·C_in by 3·C_in × C_out), nine for a 3-D
+//! kernel and three for a 2-D one, accumulated, with no im2col copy. The rows between volumes
+//! are padding: results there are never read, and the taps of an interior voxel never leave
+//! its own volume. The input and weight gradients are the same products with the roles
+//! exchanged; the weight gradient splits the rows across threads, since one product with a very
+//! long inner dimension runs mostly on one core. Images are volumes of depth 1 with a kernel of
+//! depth 1 (no padding along that axis).
 
 /// The shape of one convolution: `[batch, c_in, X, Y, Z]` in, `[batch, c_out, X, Y, Z]` out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Conv3Shape {
+pub struct ConvShape {
     /// Volumes in the batch.
     pub batch: usize,
     /// Input channels.
     pub c_in: usize,
     /// Output channels.
     pub c_out: usize,
-    /// Spatial size `[X, Y, Z]`.
+    /// Spatial size `[X, Y, Z]`; an image `[H, W]` is `[1, H, W]`.
     pub dims: [usize; 3],
+    /// The kernel's extent along X: 3 for volumes, 1 for images.
+    pub depth: usize,
 }
 
-/// Taps of a 3×3×3 kernel, in PyTorch's weight order (the last axis fastest).
-const TAPS: usize = 27;
+impl ConvShape {
+    /// Taps per kernel: 27 or 9, in PyTorch's weight order (the last axis fastest).
+    fn taps(&self) -> usize {
+        9 * self.depth
+    }
 
-/// Kernel columns: the `(x, y)` positions of the kernel, each holding three z-taps.
-const COLUMNS: usize = 9;
+    /// Kernel columns: the kernel positions but the last axis, each holding three taps.
+    fn columns(&self) -> usize {
+        3 * self.depth
+    }
+
+    /// Voxels per volume.
+    fn voxels(&self) -> usize {
+        self.dims.iter().product()
+    }
+}
 
 /// The gradients of one convolution; `None` where they were not asked for.
-pub struct Conv3Grads {
+pub struct ConvGrads {
     /// `[batch, c_in, X, Y, Z]`.
     pub input: Option<Vec<f32>>,
-    /// `[c_out, c_in, 3, 3, 3]`.
+    /// `[c_out, c_in, 3(, 3), 3]`.
     pub weight: Option<Vec<f32>>,
     /// `[c_out]`.
     pub bias: Vec<f32>,
@@ -41,8 +58,9 @@ pub struct Conv3Grads {
 /// The padded, channels-last row geometry of a batch.
 #[derive(Clone, Copy)]
 struct Grid {
-    batch: usize,
-    dims: [usize; 3],
+    shape: ConvShape,
+    /// Zero planes before and after each volume along X: 1 for volumes, 0 for images.
+    margin: usize,
     /// Rows per padded x-plane: `(Y + 2)(Z + 2)`.
     plane: usize,
     /// Rows per padded y-line: `Z + 2`.
@@ -52,22 +70,23 @@ struct Grid {
 }
 
 impl Grid {
-    fn new(batch: usize, dims: [usize; 3]) -> Self {
-        let [x, y, z] = dims;
+    fn new(shape: ConvShape) -> Self {
+        let [x, y, z] = shape.dims;
+        let margin = shape.depth / 2;
         let line = z + 2;
         let plane = (y + 2) * line;
-        Self { batch, dims, plane, line, volume: (x + 2) * plane }
+        Self { shape, margin, plane, line, volume: (x + 2 * margin) * plane }
     }
 
     /// Rows of the whole padded batch.
     fn rows(&self) -> usize {
-        self.batch * self.volume
+        self.shape.batch * self.volume
     }
 
     /// The first row whose every tap lies inside the buffer; the computed range is
     /// `first..rows - first`.
     fn first(&self) -> usize {
-        self.plane + self.line + 1
+        self.margin * self.plane + self.line + 1
     }
 
     /// Rows computed: `rows - 2·first`.
@@ -80,24 +99,31 @@ impl Grid {
         (tap / 9) * self.plane + (tap / 3 % 3) * self.line + tap % 3
     }
 
+    /// The padded row of interior voxel `(n, x, y, 0)`.
+    fn row_start(&self, n: usize, x: usize, y: usize) -> usize {
+        n * self.volume + (x + self.margin) * self.plane + (y + 1) * self.line + 1
+    }
+
     /// Channels-first `[batch, C, X, Y, Z]` → zero-padded channels-last rows; one padded
     /// x-plane per task.
     fn pad(&self, src: &[f32], channels: usize) -> Vec<f32> {
-        let [sx, sy, sz] = self.dims;
-        let stride = sx * sy * sz;
-        assert_eq!(src.len(), self.batch * channels * stride, "shift conv: input size");
+        let [sx, sy, sz] = self.shape.dims;
+        let voxels = self.shape.voxels();
+        assert_eq!(src.len(), self.shape.batch * channels * voxels, "shift conv: input size");
         let mut dst = vec![0.0; self.rows() * channels];
         let planes: Vec<&mut [f32]> = dst.chunks_mut(self.plane * channels).collect();
+        let per_volume = sx + 2 * self.margin;
         threads::for_each(planes, |q, plane| {
-            let (n, x) = (q / (sx + 2), q % (sx + 2));
-            if x == 0 || x > sx {
+            let (n, x) = (q / per_volume, q % per_volume);
+            if x < self.margin || x >= sx + self.margin {
                 return;
             }
+            let x = x - self.margin;
             for y in 0..sy {
                 let row = (y + 1) * self.line + 1;
                 let line = &mut plane[row * channels..(row + sz) * channels];
                 for c in 0..channels {
-                    let from = ((n * channels + c) * sx + x - 1) * sy * sz + y * sz;
+                    let from = ((n * channels + c) * sx + x) * sy * sz + y * sz;
                     for (z, &v) in src[from..from + sz].iter().enumerate() {
                         line[z * channels + c] = v;
                     }
@@ -110,10 +136,10 @@ impl Grid {
     /// Padded channels-last rows → channels-first `[batch, C, X, Y, Z]` (interior only), plus
     /// `bias[c]` when given; one `(n, x)` plane (all channels) per task.
     fn crop(&self, src: &[f32], channels: usize, bias: Option<&[f32]>) -> Vec<f32> {
-        let [sx, sy, sz] = self.dims;
-        let mut dst = vec![0.0; self.batch * channels * sx * sy * sz];
+        let [sx, sy, sz] = self.shape.dims;
+        let mut dst = vec![0.0; self.shape.batch * channels * self.shape.voxels()];
         let mut groups: Vec<Vec<&mut [f32]>> =
-            (0..self.batch * sx).map(|_| Vec::with_capacity(channels)).collect();
+            (0..self.shape.batch * sx).map(|_| Vec::with_capacity(channels)).collect();
         for (k, plane) in dst.chunks_mut(sy * sz).enumerate() {
             // `k = (n·C + c)·X + x`.
             groups[k / (channels * sx) * sx + k % sx].push(plane);
@@ -121,7 +147,7 @@ impl Grid {
         threads::for_each(groups, |g, mut planes| {
             let (n, x) = (g / sx, g % sx);
             for y in 0..sy {
-                let row = n * self.volume + (x + 1) * self.plane + (y + 1) * self.line + 1;
+                let row = self.row_start(n, x, y);
                 let line = &src[row * channels..(row + sz) * channels];
                 for (c, plane) in planes.iter_mut().enumerate() {
                     let add = bias.map_or(0.0, |b| b[c]);
@@ -194,19 +220,20 @@ fn product(
     }
 }
 
-/// `[c_out, c_in, 27]` → a new order: `dest(tap, i, o)` is where weight `[o, i, tap]` goes.
+/// `[c_out, c_in, taps]` → a new order: `dest(tap, i, o)` is where weight `[o, i, tap]` goes.
 fn rearrange(
     weight: &[f32],
-    c_in: usize,
-    c_out: usize,
+    shape: ConvShape,
     dest: impl Fn(usize, usize, usize) -> usize,
 ) -> Vec<f32> {
-    assert_eq!(weight.len(), c_out * c_in * TAPS, "shift conv: weight size");
+    let ConvShape { c_in, c_out, .. } = shape;
+    let taps = shape.taps();
+    assert_eq!(weight.len(), c_out * c_in * taps, "shift conv: weight size");
     let mut out = vec![0.0; weight.len()];
     for i in 0..c_in {
         for o in 0..c_out {
-            let from = (o * c_in + i) * TAPS;
-            for (tap, &w) in weight[from..from + TAPS].iter().enumerate() {
+            let from = (o * c_in + i) * taps;
+            for (tap, &w) in weight[from..from + taps].iter().enumerate() {
                 out[dest(tap, i, o)] = w;
             }
         }
@@ -214,21 +241,18 @@ fn rearrange(
     out
 }
 
-/// The convolution: `x` `[batch, c_in, X, Y, Z]`, `weight` `[c_out, c_in, 3, 3, 3]`, `bias`
+/// The convolution: `x` `[batch, c_in, X, Y, Z]`, `weight` `[c_out, c_in, 3(, 3), 3]`, `bias`
 /// `[c_out]` → `[batch, c_out, X, Y, Z]`.
-///
-/// The three z-taps of one `(x, y)` kernel column read three consecutive rows, which are one
-/// contiguous run of `3·c_in` values: each of the nine products covers three taps.
-pub fn forward(shape: Conv3Shape, x: &[f32], weight: &[f32], bias: &[f32]) -> Vec<f32> {
-    let Conv3Shape { batch, c_in, c_out, dims } = shape;
+pub fn forward(shape: ConvShape, x: &[f32], weight: &[f32], bias: &[f32]) -> Vec<f32> {
+    let ConvShape { c_in, c_out, .. } = shape;
     assert_eq!(bias.len(), c_out, "shift conv: bias size");
-    let grid = Grid::new(batch, dims);
+    let grid = Grid::new(shape);
     let padded = grid.pad(x, c_in);
-    // `[27, c_in, c_out]`: for each column, a `3·c_in × c_out` matrix.
-    let taps = rearrange(weight, c_in, c_out, |t, i, o| (t * c_in + i) * c_out + o);
+    // `[taps, c_in, c_out]`: for each column, a `3·c_in × c_out` matrix.
+    let taps = rearrange(weight, shape, |t, i, o| (t * c_in + i) * c_out + o);
     let mut out = vec![0.0; grid.rows() * c_out];
     let first = grid.first();
-    for column in 0..COLUMNS {
+    for column in 0..shape.columns() {
         let lhs =
             View { data: &padded, offset: grid.tap_row(3 * column) * c_in, rows: c_in, cols: 1 };
         let rhs = View { data: &taps, offset: 3 * column * c_in * c_out, rows: c_out, cols: 1 };
@@ -241,24 +265,21 @@ pub fn forward(shape: Conv3Shape, x: &[f32], weight: &[f32], bias: &[f32]) -> Ve
 /// The gradients of [`forward`] given the output gradient `out_grad` `[batch, c_out, X, Y, Z]`:
 /// the input's when `input` is set, the weight's when `weight` is set, and always the bias's.
 pub fn gradients(
-    shape: Conv3Shape,
+    shape: ConvShape,
     x: &[f32],
     weight: &[f32],
     out_grad: &[f32],
     [input, weight_wanted]: [bool; 2],
-) -> Conv3Grads {
-    let Conv3Shape { batch, c_in, c_out, dims } = shape;
-    let grid = Grid::new(batch, dims);
-    let padded_grad = grid.pad(out_grad, c_out);
-    let input = input.then(|| input_grad(&grid, &padded_grad, weight, c_in, c_out));
-    let weight =
-        weight_wanted.then(|| weight_grad(&grid, &grid.pad(x, c_in), &padded_grad, c_in, c_out));
-    let voxels = dims.iter().product::<usize>();
-    let mut bias = vec![0.0; c_out];
-    for (i, plane) in out_grad.chunks_exact(voxels).enumerate() {
-        bias[i % c_out] += sum(plane);
+) -> ConvGrads {
+    let grid = Grid::new(shape);
+    let padded_grad = grid.pad(out_grad, shape.c_out);
+    let input = input.then(|| input_grad(&grid, &padded_grad, weight));
+    let weight = weight_wanted.then(|| weight_grad(&grid, &grid.pad(x, shape.c_in), &padded_grad));
+    let mut bias = vec![0.0; shape.c_out];
+    for (i, plane) in out_grad.chunks_exact(shape.voxels()).enumerate() {
+        bias[i % shape.c_out] += sum(plane);
     }
-    Conv3Grads { input, weight, bias }
+    ConvGrads { input, weight, bias }
 }
 
 /// The sum of `values` in eight independent lanes (a single running sum waits on every add).
@@ -275,20 +296,15 @@ fn sum(values: &[f32]) -> f32 {
 }
 
 /// `dx[r] = Σ_tap dy[r − shift(tap)] · W_tapᵀ`, then cropped to channels-first. Per kernel
-/// column the three z-taps read three consecutive rows of `dy`, last tap first.
-fn input_grad(
-    grid: &Grid,
-    padded_grad: &[f32],
-    weight: &[f32],
-    c_in: usize,
-    c_out: usize,
-) -> Vec<f32> {
-    // `[9 columns, 3 z-taps reversed, c_out, c_in]`.
+/// column the three last-axis taps read three consecutive rows of `dy`, last tap first.
+fn input_grad(grid: &Grid, padded_grad: &[f32], weight: &[f32]) -> Vec<f32> {
+    let ConvShape { c_in, c_out, .. } = grid.shape;
+    // `[columns, 3 taps reversed, c_out, c_in]`.
     let taps =
-        rearrange(weight, c_in, c_out, |t, i, o| ((t / 3 * 3 + 2 - t % 3) * c_out + o) * c_in + i);
+        rearrange(weight, grid.shape, |t, i, o| ((t / 3 * 3 + 2 - t % 3) * c_out + o) * c_in + i);
     let first = grid.first();
     let mut dx = vec![0.0; grid.rows() * c_in];
-    for column in 0..COLUMNS {
+    for column in 0..grid.shape.columns() {
         // dy row r − shift(tap) for output row `first + j` is row `2·first − tap_row + j`;
         // the column's last tap gives the lowest row.
         let from = 2 * first - grid.tap_row(3 * column + 2);
@@ -300,23 +316,19 @@ fn input_grad(
     grid.crop(&dx, c_in, None)
 }
 
-/// `dW_tap = Σ_r dy[r]ᵀ · x[r + shift(tap)]` (three z-taps per product), the rows split across
-/// threads, summed, and returned in PyTorch's `[c_out, c_in, 3, 3, 3]` order.
-fn weight_grad(
-    grid: &Grid,
-    padded_x: &[f32],
-    padded_grad: &[f32],
-    c_in: usize,
-    c_out: usize,
-) -> Vec<f32> {
-    let (first, len) = (grid.first(), grid.len());
+/// `dW_tap = Σ_r dy[r]ᵀ · x[r + shift(tap)]` (three taps per product), the rows split across
+/// threads, summed, and returned in PyTorch's `[c_out, c_in, 3(, 3), 3]` order.
+fn weight_grad(grid: &Grid, padded_x: &[f32], padded_grad: &[f32]) -> Vec<f32> {
+    let ConvShape { c_in, c_out, .. } = grid.shape;
+    let (first, len, columns, taps) =
+        (grid.first(), grid.len(), grid.shape.columns(), grid.shape.taps());
     let parts = threads::count().clamp(1, len.max(1));
     let per_column = c_out * 3 * c_in;
-    // Each part: `[9 columns, c_out, 3 z-taps, c_in]`.
+    // Each part: `[columns, c_out, 3 taps, c_in]`.
     let partial = threads::map(parts, |part| {
         let (start, end) = (len * part / parts, len * (part + 1) / parts);
-        let mut sums = vec![0.0; COLUMNS * per_column];
-        for column in 0..COLUMNS {
+        let mut sums = vec![0.0; columns * per_column];
+        for column in 0..columns {
             let lhs =
                 View { data: padded_grad, offset: (first + start) * c_out, rows: 1, cols: c_out };
             let from = start + grid.tap_row(3 * column);
@@ -326,13 +338,13 @@ fn weight_grad(
         }
         sums
     });
-    let mut weight = vec![0.0; TAPS * c_out * c_in];
+    let mut weight = vec![0.0; taps * c_out * c_in];
     for sums in &partial {
         for (column, per_column) in sums.chunks_exact(per_column).enumerate() {
             for (o, per_out) in per_column.chunks_exact(3 * c_in).enumerate() {
                 for (z, per_tap) in per_out.chunks_exact(c_in).enumerate() {
                     for (i, &v) in per_tap.iter().enumerate() {
-                        weight[(o * c_in + i) * TAPS + 3 * column + z] += v;
+                        weight[(o * c_in + i) * taps + 3 * column + z] += v;
                     }
                 }
             }
@@ -402,27 +414,28 @@ mod tests {
 
     /// Calls `f(output index, input index, weight index)` for every product term of the
     /// convolution, skipping taps in the zero padding.
-    fn naive_terms(shape: Conv3Shape, mut f: impl FnMut(usize, usize, usize)) {
-        let Conv3Shape { batch, c_in, c_out, dims: [sx, sy, sz] } = shape;
-        let v = sx * sy * sz;
+    fn naive_terms(shape: ConvShape, mut f: impl FnMut(usize, usize, usize)) {
+        let ConvShape { batch, c_in, c_out, dims: [sx, sy, sz], depth } = shape;
+        let v = shape.voxels();
+        // The input coordinate that kernel offset `k` (of a kernel `width` wide, centred)
+        // reads for output coordinate `at`, if inside.
+        let source = |at: usize, k: usize, width: usize, size: usize| {
+            (at + k).checked_sub(width / 2).filter(|&p| p < size)
+        };
         for n in 0..batch {
-            for o in 0..c_out {
-                for i in 0..c_in {
-                    for x in 0..sx {
-                        for y in 0..sy {
-                            for z in 0..sz {
-                                for t in 0..TAPS {
-                                    let (a, b, c) = (x + t / 9, y + t / 3 % 3, z + t % 3);
-                                    if a == 0 || b == 0 || c == 0 || a > sx || b > sy || c > sz {
-                                        continue;
-                                    }
-                                    let at = ((a - 1) * sy + b - 1) * sz + c - 1;
-                                    let out = (n * c_out + o) * v + (x * sy + y) * sz + z;
-                                    let inp = (n * c_in + i) * v + at;
-                                    f(out, inp, (o * c_in + i) * TAPS + t);
-                                }
-                            }
-                        }
+            for (o, i) in (0..c_out).flat_map(|o| (0..c_in).map(move |i| (o, i))) {
+                for (x, y, z) in (0..v).map(|k| (k / (sy * sz), k / sz % sy, k % sz)) {
+                    for t in 0..shape.taps() {
+                        let (Some(a), Some(b), Some(c)) = (
+                            source(x, t / 9, depth, sx),
+                            source(y, t / 3 % 3, 3, sy),
+                            source(z, t % 3, 3, sz),
+                        ) else {
+                            continue;
+                        };
+                        let out = (n * c_out + o) * v + (x * sy + y) * sz + z;
+                        let inp = (n * c_in + i) * v + (a * sy + b) * sz + c;
+                        f(out, inp, (o * c_in + i) * shape.taps() + t);
                     }
                 }
             }
@@ -436,17 +449,14 @@ mod tests {
         }
     }
 
-    fn check(shape: Conv3Shape) {
-        let Conv3Shape { batch, c_in, c_out, dims } = shape;
-        let v: usize = dims.iter().product();
+    fn check(shape: ConvShape) {
+        let ConvShape { batch, c_in, c_out, .. } = shape;
+        let v = shape.voxels();
         let x = values(batch * c_in * v, 1);
-        let w = values(c_out * c_in * TAPS, 2);
+        let w = values(c_out * c_in * shape.taps(), 2);
         let b = values(c_out, 3);
         let dy = values(batch * c_out * v, 4);
-        let mut y = vec![0f64; batch * c_out * v];
-        for (i, out) in y.iter_mut().enumerate() {
-            *out = b[i / v % c_out] as f64;
-        }
+        let mut y: Vec<f64> = (0..batch * c_out * v).map(|i| b[i / v % c_out] as f64).collect();
         let mut dx = vec![0f64; x.len()];
         let mut dw = vec![0f64; w.len()];
         let mut db = vec![0f64; c_out];
@@ -468,9 +478,16 @@ mod tests {
     }
 
     #[test]
-    fn matches_a_naive_convolution() {
-        check(Conv3Shape { batch: 1, c_in: 3, c_out: 2, dims: [4, 5, 6] });
-        check(Conv3Shape { batch: 2, c_in: 5, c_out: 7, dims: [3, 2, 4] });
-        check(Conv3Shape { batch: 3, c_in: 1, c_out: 1, dims: [1, 1, 1] });
+    fn matches_a_naive_volume_convolution() {
+        check(ConvShape { batch: 1, c_in: 3, c_out: 2, dims: [4, 5, 6], depth: 3 });
+        check(ConvShape { batch: 2, c_in: 5, c_out: 7, dims: [3, 2, 4], depth: 3 });
+        check(ConvShape { batch: 3, c_in: 1, c_out: 1, dims: [1, 1, 1], depth: 3 });
+    }
+
+    #[test]
+    fn matches_a_naive_image_convolution() {
+        check(ConvShape { batch: 1, c_in: 3, c_out: 2, dims: [1, 5, 6], depth: 1 });
+        check(ConvShape { batch: 3, c_in: 4, c_out: 5, dims: [1, 3, 2], depth: 1 });
+        check(ConvShape { batch: 2, c_in: 1, c_out: 1, dims: [1, 1, 1], depth: 1 });
     }
 }
