@@ -6,7 +6,8 @@ use genesis_core::{Modality, Units};
 
 /// The shared data folder (beside the repository).
 fn cxr_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/cxr")
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo test"))
+        .join("../../../shared/data/cxr")
 }
 
 #[test]

@@ -12,7 +12,9 @@ use genesis_nn::{BnMode, GenesisModel, UNet3d, UNet3dConfig, WeightsError};
 use super::common::{device, max_abs_diff, random, tensor, values};
 
 fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/parity").join(name)
+    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo test"))
+        .join("../../tests/fixtures/parity")
+        .join(name)
 }
 
 fn read_f32(name: &str) -> Vec<f32> {
