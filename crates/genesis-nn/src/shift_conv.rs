@@ -316,13 +316,20 @@ fn input_grad(grid: &Grid, padded_grad: &[f32], weight: &[f32]) -> Vec<f32> {
     grid.crop(&dx, c_in, None)
 }
 
-/// `dW_tap = Σ_r dy[r]ᵀ · x[r + shift(tap)]` (three taps per product), the rows split across
-/// threads, summed, and returned in PyTorch's `[c_out, c_in, 3(, 3), 3]` order.
+/// Rows per part of the weight gradient's split, and the most parts (each holds a copy of the
+/// weight gradient).
+const ROWS_PER_PART: usize = 1024;
+const MAX_PARTS: usize = 8;
+
+/// `dW_tap = Σ_r dy[r]ᵀ · x[r + shift(tap)]` (three taps per product), the rows split into
+/// parts run in parallel, summed in order, and returned in PyTorch's `[c_out, c_in, 3(, 3), 3]` order.
 fn weight_grad(grid: &Grid, padded_x: &[f32], padded_grad: &[f32]) -> Vec<f32> {
     let ConvShape { c_in, c_out, .. } = grid.shape;
     let (first, len, columns, taps) =
         (grid.first(), grid.len(), grid.shape.columns(), grid.shape.taps());
-    let parts = threads::count().clamp(1, len.max(1));
+    // The split depends on the shape only, so the sums (and their rounding) are the same on
+    // any number of threads.
+    let parts = len.div_ceil(ROWS_PER_PART).clamp(1, MAX_PARTS);
     let per_column = c_out * 3 * c_in;
     // Each part: `[columns, c_out, 3 taps, c_in]`.
     let partial = threads::map(parts, |part| {
@@ -338,14 +345,17 @@ fn weight_grad(grid: &Grid, padded_x: &[f32], padded_grad: &[f32]) -> Vec<f32> {
         }
         sums
     });
+    let mut partial = partial.into_iter();
+    let mut total = partial.next().expect("shift conv: at least one part");
+    for sums in partial {
+        total.iter_mut().zip(&sums).for_each(|(t, v)| *t += v);
+    }
     let mut weight = vec![0.0; taps * c_out * c_in];
-    for sums in &partial {
-        for (column, per_column) in sums.chunks_exact(per_column).enumerate() {
-            for (o, per_out) in per_column.chunks_exact(3 * c_in).enumerate() {
-                for (z, per_tap) in per_out.chunks_exact(c_in).enumerate() {
-                    for (i, &v) in per_tap.iter().enumerate() {
-                        weight[(o * c_in + i) * taps + 3 * column + z] += v;
-                    }
+    for (column, per_column) in total.chunks_exact(per_column).enumerate() {
+        for (o, per_out) in per_column.chunks_exact(3 * c_in).enumerate() {
+            for (z, per_tap) in per_out.chunks_exact(c_in).enumerate() {
+                for (i, &v) in per_tap.iter().enumerate() {
+                    weight[(o * c_in + i) * taps + 3 * column + z] = v;
                 }
             }
         }
@@ -362,10 +372,6 @@ mod threads {
         gemm::Parallelism::Rayon(0)
     }
 
-    pub fn count() -> usize {
-        rayon::current_num_threads()
-    }
-
     pub fn map<T: Send>(parts: usize, f: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {
         (0..parts).into_par_iter().map(f).collect()
     }
@@ -380,10 +386,6 @@ mod threads {
 mod threads {
     pub fn parallelism() -> gemm::Parallelism {
         gemm::Parallelism::None
-    }
-
-    pub fn count() -> usize {
-        1
     }
 
     pub fn map<T>(parts: usize, f: impl Fn(usize) -> T) -> Vec<T> {
@@ -482,6 +484,25 @@ mod tests {
         check(ConvShape { batch: 1, c_in: 3, c_out: 2, dims: [4, 5, 6], depth: 3 });
         check(ConvShape { batch: 2, c_in: 5, c_out: 7, dims: [3, 2, 4], depth: 3 });
         check(ConvShape { batch: 3, c_in: 1, c_out: 1, dims: [1, 1, 1], depth: 3 });
+    }
+
+    /// Same bytes on one thread and on three.
+    #[cfg(not(target_family = "wasm"))]
+    #[test]
+    fn results_do_not_depend_on_the_thread_count() {
+        let shape = ConvShape { batch: 2, c_in: 16, c_out: 8, dims: [6, 20, 18], depth: 3 };
+        let v = shape.voxels();
+        let (x, w, b) = (values(2 * 16 * v, 5), values(8 * 16 * 27, 6), values(8, 7));
+        let dy = values(2 * 8 * v, 8);
+        let run = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| {
+                let g = gradients(shape, &x, &w, &dy, [true, true]);
+                [forward(shape, &x, &w, &b), g.input.unwrap(), g.weight.unwrap(), g.bias]
+            })
+        };
+        let bits = |r: [Vec<f32>; 4]| r.map(|v| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>());
+        assert_eq!(bits(run(1)), bits(run(3)));
     }
 
     #[test]
