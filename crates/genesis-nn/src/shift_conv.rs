@@ -9,9 +9,10 @@
 //! kernel and three for a 2-D one, accumulated, with no im2col copy. The rows between volumes
 //! are padding: results there are never read, and the taps of an interior voxel never leave
 //! its own volume. The input and weight gradients are the same products with the roles
-//! exchanged; the weight gradient splits the rows across threads, since one product with a very
-//! long inner dimension runs mostly on one core. Images are volumes of depth 1 with a kernel of
-//! depth 1 (no padding along that axis).
+//! exchanged; the weight gradient splits the rows into parts run in parallel (one product with a
+//! very long inner dimension runs mostly on one core), fixed by the shape so that results do not
+//! depend on the thread count. Images are volumes of depth 1 with a kernel of depth 1 (no
+//! padding along that axis).
 
 /// The shape of one convolution: `[batch, c_in, X, Y, Z]` in, `[batch, c_out, X, Y, Z]` out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -191,9 +192,10 @@ fn product(
     let last = |v: View, r: usize, c: usize| v.offset + (r - 1) * v.rows + (c - 1) * v.cols;
     assert!(last(lhs, m, k) < lhs.data.len(), "shift conv: lhs out of bounds");
     assert!(last(rhs, k, n) < rhs.data.len(), "shift conv: rhs out of bounds");
+    assert!(n <= dst_rows, "shift conv: dst rows overlap");
     assert!(offset + (m - 1) * dst_rows + n <= dst.len(), "shift conv: dst out of bounds");
     let parallelism = if parallel { threads::parallelism() } else { gemm::Parallelism::None };
-    // SAFETY: the three asserts above bound every element the product reads or writes; the
+    // SAFETY: the asserts above bound every element the product reads or writes; the
     // strides are positive and the slices do not overlap (`dst` is borrowed mutably).
     unsafe {
         gemm::gemm(
