@@ -34,11 +34,14 @@ impl Spatial<5> for Conv3d {
     }
     fn apply(&self, x: Tensor<5>) -> Tensor<5> {
         #[cfg(feature = "cpu")]
-        return crate::same_conv::conv(self, x);
+        return crate::flex_kernels::conv(self, x);
         #[cfg(not(feature = "cpu"))]
         self.forward(x)
     }
     fn pool(x: Tensor<5>) -> Tensor<5> {
+        #[cfg(feature = "cpu")]
+        return crate::flex_kernels::max_pool(x, max_pool3d_2);
+        #[cfg(not(feature = "cpu"))]
         max_pool3d_2(x)
     }
     fn up(up: &UpConv<5>, x: Tensor<5>) -> Tensor<5> {
@@ -55,11 +58,14 @@ impl Spatial<4> for Conv2d {
     }
     fn apply(&self, x: Tensor<4>) -> Tensor<4> {
         #[cfg(feature = "cpu")]
-        return crate::same_conv::conv(self, x);
+        return crate::flex_kernels::conv(self, x);
         #[cfg(not(feature = "cpu"))]
         self.forward(x)
     }
     fn pool(x: Tensor<4>) -> Tensor<4> {
+        #[cfg(feature = "cpu")]
+        return crate::flex_kernels::max_pool(x, max_pool2d_2);
+        #[cfg(not(feature = "cpu"))]
         max_pool2d_2(x)
     }
     fn up(up: &UpConv<4>, x: Tensor<4>) -> Tensor<4> {

@@ -13,13 +13,17 @@ pub mod autoencoder;
 pub mod bench;
 pub mod blocks;
 pub mod encdec;
+#[cfg(feature = "cpu")]
+pub mod flex_kernels;
 pub mod head;
 pub mod loss;
+#[cfg(feature = "cpu")]
+pub mod max_pool;
 pub mod model;
 pub mod norm;
 pub mod ops;
 #[cfg(feature = "cpu")]
-pub mod same_conv;
+mod parallel;
 pub mod semantic;
 #[cfg(feature = "cpu")]
 pub mod shift_conv;

@@ -14,6 +14,8 @@
 //! depend on the thread count. Images are volumes of depth 1 with a kernel of depth 1 (no
 //! padding along that axis).
 
+use crate::parallel;
+
 /// The shape of one convolution: `[batch, c_in, X, Y, Z]` in, `[batch, c_out, X, Y, Z]` out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ConvShape {
@@ -114,7 +116,7 @@ impl Grid {
         let mut dst = vec![0.0; self.rows() * channels];
         let planes: Vec<&mut [f32]> = dst.chunks_mut(self.plane * channels).collect();
         let per_volume = sx + 2 * self.margin;
-        threads::for_each(planes, |q, plane| {
+        parallel::for_each(planes, |q, plane| {
             let (n, x) = (q / per_volume, q % per_volume);
             if x < self.margin || x >= sx + self.margin {
                 return;
@@ -145,7 +147,7 @@ impl Grid {
             // `k = (n·C + c)·X + x`.
             groups[k / (channels * sx) * sx + k % sx].push(plane);
         }
-        threads::for_each(groups, |g, mut planes| {
+        parallel::for_each(groups, |g, mut planes| {
             let (n, x) = (g / sx, g % sx);
             for y in 0..sy {
                 let row = self.row_start(n, x, y);
@@ -194,7 +196,7 @@ fn product(
     assert!(last(rhs, k, n) < rhs.data.len(), "shift conv: rhs out of bounds");
     assert!(n <= dst_rows, "shift conv: dst rows overlap");
     assert!(offset + (m - 1) * dst_rows + n <= dst.len(), "shift conv: dst out of bounds");
-    let parallelism = if parallel { threads::parallelism() } else { gemm::Parallelism::None };
+    let parallelism = if parallel { parallel::gemm_parallelism() } else { gemm::Parallelism::None };
     // SAFETY: the asserts above bound every element the product reads or writes; the
     // strides are positive and the slices do not overlap (`dst` is borrowed mutably).
     unsafe {
@@ -334,7 +336,7 @@ fn weight_grad(grid: &Grid, padded_x: &[f32], padded_grad: &[f32]) -> Vec<f32> {
     let parts = len.div_ceil(ROWS_PER_PART).clamp(1, MAX_PARTS);
     let per_column = c_out * 3 * c_in;
     // Each part: `[columns, c_out, 3 taps, c_in]`.
-    let partial = threads::map(parts, |part| {
+    let partial = parallel::map(parts, |part| {
         let (start, end) = (len * part / parts, len * (part + 1) / parts);
         let mut sums = vec![0.0; columns * per_column];
         for column in 0..columns {
@@ -363,40 +365,6 @@ fn weight_grad(grid: &Grid, padded_x: &[f32], padded_grad: &[f32]) -> Vec<f32> {
         }
     }
     weight
-}
-
-/// Threads for the products: rayon's pool natively, one thread on the web.
-#[cfg(not(target_family = "wasm"))]
-mod threads {
-    use rayon::prelude::*;
-
-    pub fn parallelism() -> gemm::Parallelism {
-        gemm::Parallelism::Rayon(0)
-    }
-
-    pub fn map<T: Send>(parts: usize, f: impl Fn(usize) -> T + Sync + Send) -> Vec<T> {
-        (0..parts).into_par_iter().map(f).collect()
-    }
-
-    pub fn for_each<T: Send>(items: Vec<T>, f: impl Fn(usize, T) + Sync + Send) {
-        items.into_par_iter().enumerate().for_each(|(i, item)| f(i, item));
-    }
-}
-
-/// Threads for the products: rayon's pool natively, one thread on the web.
-#[cfg(target_family = "wasm")]
-mod threads {
-    pub fn parallelism() -> gemm::Parallelism {
-        gemm::Parallelism::None
-    }
-
-    pub fn map<T>(parts: usize, f: impl Fn(usize) -> T) -> Vec<T> {
-        (0..parts).map(f).collect()
-    }
-
-    pub fn for_each<T>(items: Vec<T>, f: impl Fn(usize, T)) {
-        items.into_iter().enumerate().for_each(|(i, item)| f(i, item));
-    }
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@ use burn::module::Module;
 use burn::nn::conv::{Conv2dConfig, Conv3dConfig};
 use burn::nn::{PaddingConfig2d, PaddingConfig3d};
 use burn::tensor::Tensor;
+use genesis_nn::flex_kernels::{ConvLayer, max_pool, uses_shift_kernels};
 use genesis_nn::ops::{UpConv, max_pool2d_2, max_pool3d_2};
-use genesis_nn::same_conv::{ConvLayer, uses_shift_kernels};
 
 use super::common::{device, max_abs_diff, random, values};
 
@@ -122,14 +122,14 @@ fn up_conv2d_matches_naive_transposed_convolution() {
     assert!(max_abs_diff(&values(&got), &want) <= 1e-5);
 }
 
-/// `genesis_nn::same_conv::conv` (shifted products on Flex) gives burn's output and gradients
+/// `genesis_nn::flex_kernels::conv` (shifted products on Flex) gives burn's output and gradients
 /// for the input, weight and bias, with and without autodiff.
 fn assert_same_as_burn<const D: usize>(
     layer: &(impl ConvLayer<D> + Module),
     x: Tensor<D>,
     probe: Tensor<D>,
 ) {
-    use genesis_nn::same_conv::{conv, uses_shift_kernels};
+    use genesis_nn::flex_kernels::{conv, uses_shift_kernels};
     assert!(uses_shift_kernels(layer, &x));
     let run = |fast: bool| {
         let y = if fast { conv(layer, x.clone()) } else { layer.burn_forward(x.clone()) };
@@ -177,4 +177,23 @@ fn shift_conv2d_matches_burn_conv2d_with_gradients() {
     let unpadded = Conv2dConfig::new([9, 4], [3; 2]).init(&dev);
     assert!(!uses_shift_kernels(&unpadded, &x), "no padding");
     assert_same_as_burn(&conv, x, random([3, 4, 40, 56], &dev));
+}
+
+/// The one-pass Flex pooling gives the burn composite's output and input gradient.
+fn assert_pool_as_composite<const D: usize>(x: Tensor<D>, composite: fn(Tensor<D>) -> Tensor<D>) {
+    let fast = max_pool(x.clone(), |_| unreachable!("Flex runs the pooling kernel"));
+    let slow = composite(x.clone());
+    let probe = random(fast.dims(), &x.device());
+    let grad_of = |y: Tensor<D>| values(&x.grad(&(y * probe.clone()).sum().backward()).unwrap());
+    assert_eq!(values(&fast), values(&slow));
+    assert_eq!(grad_of(fast), grad_of(slow));
+}
+
+#[test]
+fn flex_max_pool_matches_the_composite_with_gradients() {
+    let dev = device(11).autodiff();
+    assert_pool_as_composite(random([2, 3, 4, 6, 8], &dev).require_grad(), max_pool3d_2);
+    assert_pool_as_composite(random([2, 3, 6, 10], &dev).require_grad(), max_pool2d_2);
+    let plain = random([1, 2, 4, 4, 2], &device(12));
+    assert_eq!(values(&max_pool(plain.clone(), |_| unreachable!())), values(&max_pool3d_2(plain)));
 }

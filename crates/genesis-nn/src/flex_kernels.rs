@@ -1,7 +1,8 @@
-//! The U-Nets' 3×3×3 and 3×3 convolutions on Flex, forward and backward, through
-//! [`shift_conv`](crate::shift_conv): a burn backend extension for `Flex` and
-//! `Autodiff<Flex>` with its own backward step. Every other device, and convolutions of another
-//! form, run burn's `Conv3d` / `Conv2d`.
+//! Faster CPU kernels for the U-Nets on Flex, forward and backward, as burn backend extensions
+//! for `Flex` and `Autodiff<Flex>` with their own backward steps: the 3×3×3 and 3×3 "same"
+//! convolutions ([`shift_conv`](crate::shift_conv)) and 2× max pooling
+//! ([`max_pool`](crate::max_pool)). Every other device, and layers of another form, run burn's
+//! own operations.
 
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
@@ -13,7 +14,9 @@ use burn::backend::{Autodiff, Backend, Dispatch, DispatchDevice, Flex, backend_e
 use burn::nn::conv::{Conv2d, Conv3d};
 use burn::nn::{PaddingConfig2d, PaddingConfig3d};
 use burn::tensor::{DType, Tensor, TensorData};
+use std::sync::Arc;
 
+use crate::max_pool::{self, PoolShape};
 use crate::shift_conv::{self, ConvShape};
 
 /// Fewer input channels than this run burn's convolution: a product with a short inner
@@ -83,16 +86,20 @@ impl ConvLayer<4> for Conv2d {
     }
 }
 
+/// Whether `x` is an f32 tensor on Flex (with or without autodiff).
+fn on_flex<const D: usize>(x: &Tensor<D>) -> bool {
+    x.dtype() == DType::F32 && matches!(x.device().inner().as_dispatch(), DispatchDevice::Flex(_))
+}
+
 /// Whether [`conv`] runs `layer` on `x` through the shifted-product kernels: a "same" 3-wide
 /// layer with bias, Flex, f32, at least [`MIN_CHANNELS_IN`] input channels and [`MIN_VOXELS`]
 /// voxels (pixels) per sample.
 pub fn uses_shift_kernels<const D: usize>(layer: &impl ConvLayer<D>, x: &Tensor<D>) -> bool {
     let dims = x.dims();
     layer.is_same_3()
-        && x.dtype() == DType::F32
         && dims[1] >= MIN_CHANNELS_IN
         && dims[2..].iter().product::<usize>() >= MIN_VOXELS
-        && matches!(x.device().inner().as_dispatch(), DispatchDevice::Flex(_))
+        && on_flex(x)
 }
 
 /// Applies `layer` to `x`: the shifted-product kernels where [`uses_shift_kernels`] says so,
@@ -197,6 +204,83 @@ impl<C: CheckpointStrategy> SameConv for Autodiff<Flex, C> {
                 weight.into_primitive(),
                 bias.into_primitive(),
             )),
+        }
+    }
+}
+
+/// 2× max pooling (kernel 2, stride 2 on every spatial axis) as a backend operation.
+#[backend_extension(Flex, Autodiff)]
+pub trait MaxPool2: Backend {
+    /// `[N, C, S…]` → `[N, C, S/2…]` for two or three spatial axes `S`, each even.
+    fn max_pool_2(x: FloatTensor<Self>) -> FloatTensor<Self>;
+}
+
+/// 2× max pooling of `x` (`[N, C, S…]`, every `S` even): the one-pass kernel on Flex,
+/// `composite` (burn operations) elsewhere.
+pub fn max_pool<const D: usize>(x: Tensor<D>, composite: fn(Tensor<D>) -> Tensor<D>) -> Tensor<D> {
+    if on_flex(&x) && x.dims()[2..].iter().all(|s| s % 2 == 0) {
+        Tensor::from_dispatch(<Dispatch as MaxPool2>::max_pool_2(x.into_dispatch()))
+    } else {
+        composite(x)
+    }
+}
+
+/// The pooling geometry of an input of shape `x` and the output's shape.
+fn pool_shape_of(x: &[usize]) -> (PoolShape, Vec<usize>) {
+    let (dims, depth) = match x.len() {
+        5 => ([x[2], x[3], x[4]], 2),
+        4 => ([1, x[2], x[3]], 1),
+        rank => panic!("max pool: rank {rank} input, expected 4 or 5"),
+    };
+    let shape = PoolShape { planes: x[0] * x[1], dims, depth };
+    let out = shape.out_dims();
+    let mut out_shape = x.to_vec();
+    out_shape[2..].copy_from_slice(&out[3 - (x.len() - 2)..]);
+    (shape, out_shape)
+}
+
+/// Pools a Flex tensor; also returns where the maxima were.
+fn pool_flex(x: &FlexTensor) -> (FlexTensor, Vec<u8>) {
+    let (shape, out_shape) = pool_shape_of(x.layout().shape());
+    let (out, argmax) = max_pool::forward(shape, &values(x));
+    (flex(out, out_shape), argmax)
+}
+
+impl MaxPool2 for Flex {
+    fn max_pool_2(x: FlexTensor) -> FlexTensor {
+        pool_flex(&x).0
+    }
+}
+
+/// The backward step of pooling: each output gradient back to its window's maximum.
+#[derive(Debug)]
+struct MaxPool2Backward;
+
+impl Backward<Flex, 1> for MaxPool2Backward {
+    /// The input's shape and the maxima's window indices.
+    type State = (Vec<usize>, Arc<[u8]>);
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _: &mut Checkpointer) {
+        let [node_x] = ops.parents;
+        let out_grad = grads.consume::<Flex>(&ops.node);
+        let (in_shape, argmax) = ops.state;
+        if let Some(node) = node_x {
+            let (shape, _) = pool_shape_of(&in_shape);
+            let dx = max_pool::backward(shape, &argmax, &values(&out_grad));
+            grads.register::<Flex>(node.id, flex(dx, in_shape));
+        }
+    }
+}
+
+impl<C: CheckpointStrategy> MaxPool2 for Autodiff<Flex, C> {
+    fn max_pool_2(x: FloatTensor<Self>) -> FloatTensor<Self> {
+        match MaxPool2Backward.prepare::<C>([x.node()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => {
+                let x = x.into_primitive();
+                let (out, argmax) = pool_flex(&x);
+                prep.finish((x.layout().shape().to_vec(), argmax.into()), out)
+            }
+            OpsKind::UnTracked(prep) => prep.finish(Flex::max_pool_2(x.into_primitive())),
         }
     }
 }
