@@ -25,8 +25,8 @@ const MIN_CHANNELS_IN: usize = 8;
 
 /// Smaller volumes run burn's convolution: the zero border of the padded rows is a large share
 /// of a small volume (16×16×8 computes 58 % more rows than voxels) and each product repacks its
-/// weights. Measured per UNet3d layer (input gradient included): faster from 16×16×8 up, up to
-/// 2.6× at 64×64×32; slower at 8×8×4.
+/// weights. Measured per UNet3d layer, forward and backward: faster from 16×16×8 up (up to 2.6×
+/// at 64×64×32), slower at 8×8×4; the same holds for UNet2d's layers at 28×28 and up.
 const MIN_VOXELS: usize = 2048;
 
 /// The "same" convolution — kernel 3 on every axis, stride 1, padding 1 — with bias, as a
@@ -124,7 +124,7 @@ fn values(tensor: &FlexTensor) -> std::borrow::Cow<'_, [f32]> {
         None => tensor
             .to_contiguous()
             .as_slice::<f32>()
-            .expect("shift conv: f32 tensor")
+            .expect("flex kernels: f32 tensor")
             .to_vec()
             .into(),
     }
