@@ -314,6 +314,11 @@ impl Applied {
     /// Applies to the network input of a pair whose voxels are already checked finite.
     fn run_input(&self, input: &mut Volume) -> Result<(), TransformError> {
         self.check_shape(input)?;
+        self.run_checked(input)
+    }
+
+    /// [`Applied::run_input`] once the shape is checked.
+    fn run_checked(&self, input: &mut Volume) -> Result<(), TransformError> {
         match self {
             Applied::Flip(p) => p.apply_valid(input),
             Applied::LocalShuffle(p) => p.apply_valid(input),
@@ -331,7 +336,7 @@ impl Applied {
         match self {
             Applied::LocalShuffle(p) => p.shuffle(untouched.data(), input.data_mut()),
             Applied::Elastic(p) => p.warp(untouched, input)?,
-            _ => self.run_input(input)?,
+            _ => self.run_checked(input)?,
         }
         Ok(())
     }
