@@ -1,4 +1,9 @@
-//! DICOM Part 10 files (uncompressed transfer syntaxes) and folders of slices.
+//! DICOM Part 10 files and folders of slices. Pixel data in the native syntaxes (implicit VR
+//! LE, explicit VR LE/BE) are read directly; deflated data sets are inflated (capped) first;
+//! encapsulated pixel data (RLE, JPEG baseline/extended/lossless, JPEG-LS, JPEG 2000) are
+//! decoded by [`crate::dicom_codecs`]. Colour (RGB, YBR_FULL, and what the JPEG and JPEG 2000
+//! decoders turn into RGB) becomes luma (Rec. 709, like the PNG reader) before the value
+//! pipeline.
 //!
 //! Values follow the DICOM pipeline: stored value → rescale slope/intercept (modality LUT) →
 //! VOI window → MONOCHROME1 inversion. CT stays in Hounsfield units (the CT convention of
@@ -19,6 +24,7 @@ use dicom_object::{DefaultDicomObject, InMemDicomObject, OpenFileOptions};
 use genesis_core::{Metadata, Modality, Units, Volume};
 
 use crate::IoError;
+use crate::dicom_codecs::{self, Layout};
 use crate::elements::{self, Element, Endian};
 use crate::limits::check_shape;
 
@@ -103,21 +109,44 @@ fn is_dicom_file(path: &Path) -> bool {
         && &head[128..] == b"DICM"
 }
 
+/// Opens the data set: plain, or inflated (capped by [`crate::limits::MAX_BYTES`]) when the
+/// transfer syntax is deflated, and then read as explicit VR little endian.
+fn open(file: &Path, body: &[u8]) -> Result<DefaultDicomObject, IoError> {
+    let corrupt = |e: &dyn std::fmt::Display| IoError::corrupt(file, FORMAT, e.to_string());
+    let Some(start) = crate::dicom_scan::check(file, body)? else {
+        return OpenFileOptions::new()
+            .read_preamble(ReadPreamble::Never)
+            .from_reader(body)
+            .map_err(|e| corrupt(&e));
+    };
+    let mut meta =
+        dicom_object::FileMetaTable::from_reader(&body[..start]).map_err(|e| corrupt(&e))?;
+    let inflated = crate::limits::read_capped(
+        file,
+        flate2::read::DeflateDecoder::new(&body[start..]),
+        FORMAT,
+    )?;
+    crate::dicom_scan::check_dataset(file, &inflated)?;
+    let explicit = dicom_transfer_syntax_registry::entries::EXPLICIT_VR_LITTLE_ENDIAN.erased();
+    let dataset = InMemDicomObject::read_dataset_with_ts(&inflated[..], &explicit)
+        .map_err(|e| corrupt(&e))?;
+    meta.transfer_syntax = NATIVE_SYNTAXES[1].to_owned();
+    Ok(dataset.with_exact_meta(meta))
+}
+
 /// Parses the attributes and pixel data of one file.
 fn parse(file: &Path, bytes: &[u8]) -> Result<Image, IoError> {
     let body = if bytes.get(128..132) == Some(b"DICM") { &bytes[128..] } else { bytes };
-    crate::dicom_scan::check(file, body)?;
-    let obj = OpenFileOptions::new()
-        .read_preamble(ReadPreamble::Never)
-        .from_reader(body)
-        .map_err(|e| IoError::corrupt(file, FORMAT, e.to_string()))?;
+    let obj = open(file, body)?;
     let syntax = obj.meta().transfer_syntax().trim_end_matches(['\0', ' ']).to_owned();
-    if !NATIVE_SYNTAXES.contains(&syntax.as_str()) {
+    let native = NATIVE_SYNTAXES.contains(&syntax.as_str());
+    if !native && !dicom_codecs::supported(&syntax) {
         return Err(IoError::unsupported(
             file,
             FORMAT,
             format!(
-                "compressed transfer syntax {syntax}; decompress it first (e.g. `gdcmconv --raw`)"
+                "transfer syntax {syntax} ({}); convert it first (e.g. `gdcmconv --raw`)",
+                dicom_codecs::syntax_name(&syntax)
             ),
         ));
     }
@@ -126,12 +155,12 @@ fn parse(file: &Path, bytes: &[u8]) -> Result<Image, IoError> {
     let cols = attrs.int(tags::COLUMNS)?.ok_or_else(|| attrs.missing("Columns"))?;
     let frames = attrs.int(tags::NUMBER_OF_FRAMES)?.unwrap_or(1).max(1);
     let samples = attrs.int(tags::SAMPLES_PER_PIXEL)?.unwrap_or(1);
-    if samples != 1 {
-        return Err(IoError::unsupported(
-            file,
-            FORMAT,
-            format!("{samples} samples per pixel (colour)"),
-        ));
+    let photometric = attrs.text(tags::PHOTOMETRIC_INTERPRETATION)?.unwrap_or_default();
+    if samples != 1 && samples != 3 {
+        return Err(IoError::unsupported(file, FORMAT, format!("{samples} samples per pixel")));
+    }
+    if samples == 1 && photometric == "PALETTE COLOR" {
+        return Err(IoError::unsupported(file, FORMAT, "PALETTE COLOR images"));
     }
     let allocated =
         attrs.int(tags::BITS_ALLOCATED)?.ok_or_else(|| attrs.missing("BitsAllocated"))?;
@@ -148,14 +177,32 @@ fn parse(file: &Path, bytes: &[u8]) -> Result<Image, IoError> {
             return Err(IoError::unsupported(file, FORMAT, format!("BitsAllocated = {allocated}")));
         }
     };
-    let (_, need) = check_shape(file, [cols, rows, frames], element.size())?;
+    check_shape(file, [cols, rows, frames], 4)?;
+    let (_, need) = check_shape(file, [cols, rows, frames * samples], element.size())?;
     let pixel = obj.element(tags::PIXEL_DATA).map_err(|_| attrs.missing("PixelData"))?;
     let (bytes, endian): (Cow<'_, [u8]>, Endian) = match pixel.value() {
+        Value::Primitive(_) if !native => {
+            return Err(IoError::corrupt(
+                file,
+                FORMAT,
+                format!("transfer syntax {syntax} needs encapsulated pixel data"),
+            ));
+        }
         Value::Primitive(PrimitiveValue::U8(v)) => (Cow::Borrowed(&v[..]), Endian::Little),
         Value::Primitive(p) => {
             (p.to_bytes(), if cfg!(target_endian = "big") { Endian::Big } else { Endian::Little })
         }
-        _ => return Err(IoError::unsupported(file, FORMAT, "encapsulated pixel data")),
+        Value::PixelSequence(_) if !native => {
+            let layout = Layout { rows, cols, frames, samples, allocated };
+            (Cow::Owned(dicom_codecs::decode(file, &obj, &syntax, &layout)?), Endian::Little)
+        }
+        _ => {
+            return Err(IoError::corrupt(
+                file,
+                FORMAT,
+                format!("encapsulated pixel data in the uncompressed transfer syntax {syntax}"),
+            ));
+        }
     };
     // Pixel data are padded to an even length: only a shortfall is an error.
     if bytes.len() < need {
@@ -168,14 +215,31 @@ fn parse(file: &Path, bytes: &[u8]) -> Result<Image, IoError> {
             ),
         ));
     }
-    let raw = elements::decode(&bytes[..need], element, endian);
+    let bits = stored as u32;
+    let mut raw: Vec<f64> = elements::decode(&bytes[..need], element, endian)
+        .into_iter()
+        .map(|v| mask_bits(v, bits, signed))
+        .collect();
+    if samples == 3 {
+        // The JPEG and JPEG 2000 decoders return RGB whatever the colour space of the stream.
+        let decoded_rgb = !native && syntax != dicom_codecs::RLE;
+        let colour = if decoded_rgb { "RGB" } else { photometric.as_str() };
+        let planar = !decoded_rgb && attrs.int(tags::PLANAR_CONFIGURATION)?.unwrap_or(0) == 1;
+        let half = if signed { 0.0 } else { 2f64.powi(bits as i32 - 1) };
+        raw = to_luma(&raw, rows * cols, planar, colour, half).ok_or_else(|| {
+            IoError::unsupported(
+                file,
+                FORMAT,
+                format!("colour images with photometric interpretation {colour}"),
+            )
+        })?;
+    }
     let (slope, intercept) = (
         attrs.float(tags::RESCALE_SLOPE)?.unwrap_or(1.0),
         attrs.float(tags::RESCALE_INTERCEPT)?.unwrap_or(0.0),
     );
     let rescale = |v: f64| (v * slope + intercept) as f32;
-    let bits = stored as u32;
-    let values = raw.into_iter().map(|v| rescale(mask_bits(v, bits, signed))).collect();
+    let values = raw.into_iter().map(rescale).collect();
     let (lo, hi) = if signed {
         (-(2f64.powi(bits as i32 - 1)), 2f64.powi(bits as i32 - 1) - 1.0)
     } else {
@@ -188,9 +252,7 @@ fn parse(file: &Path, bytes: &[u8]) -> Result<Image, IoError> {
         frames,
         values,
         modality: attrs.text(tags::MODALITY)?.map(|m| modality_of(&m)).unwrap_or(Modality::Other),
-        monochrome1: attrs
-            .text(tags::PHOTOMETRIC_INTERPRETATION)?
-            .is_some_and(|p| p == "MONOCHROME1"),
+        monochrome1: photometric == "MONOCHROME1",
         range: (rescale(lo).min(rescale(hi)), rescale(lo).max(rescale(hi))),
         window: match (attrs.floats(tags::WINDOW_CENTER)?, attrs.floats(tags::WINDOW_WIDTH)?) {
             (Some(c), Some(w)) if !c.is_empty() && !w.is_empty() && w[0] >= 1.0 => {
@@ -209,6 +271,35 @@ fn parse(file: &Path, bytes: &[u8]) -> Result<Image, IoError> {
         }),
         instance: attrs.float(tags::INSTANCE_NUMBER)?.map(|v| v as i64),
     })
+}
+
+/// Rec. 709 luma of colour samples (frame-major; interleaved, or one plane per colour when
+/// `planar`). `colour` is `RGB` or `YBR_FULL` (whose chroma is centred on `half`); `None` for
+/// other colour spaces.
+fn to_luma(raw: &[f64], pixels: usize, planar: bool, colour: &str, half: f64) -> Option<Vec<f64>> {
+    let ybr = match colour {
+        "RGB" => false,
+        "YBR_FULL" => true,
+        _ => return None,
+    };
+    let mut out = Vec::with_capacity(raw.len() / 3);
+    for frame in raw.chunks_exact(3 * pixels.max(1)) {
+        for i in 0..pixels {
+            let [a, b, c] = if planar {
+                [frame[i], frame[pixels + i], frame[2 * pixels + i]]
+            } else {
+                [frame[3 * i], frame[3 * i + 1], frame[3 * i + 2]]
+            };
+            let [r, g, b] = if ybr {
+                let (cb, cr) = (b - half, c - half);
+                [a + 1.402 * cr, a - 0.344_136 * cb - 0.714_136 * cr, a + 1.772 * cb]
+            } else {
+                [a, b, c]
+            };
+            out.push(0.2126 * r + 0.7152 * g + 0.0722 * b);
+        }
+    }
+    Some(out)
 }
 
 /// Keeps the low `bits` of a stored value, sign-extending when `signed`.
@@ -238,8 +329,13 @@ struct Attrs<'a> {
 }
 
 impl Attrs<'_> {
+    /// The element, unless absent or empty (an empty optional attribute says nothing).
     fn get(&self, tag: Tag) -> Option<&InMemElement> {
-        self.obj.element_opt(tag).ok().flatten()
+        self.obj
+            .element_opt(tag)
+            .ok()
+            .flatten()
+            .filter(|e| !matches!(e.value(), Value::Primitive(PrimitiveValue::Empty)))
     }
     fn bad(&self, tag: Tag, e: impl std::fmt::Display) -> IoError {
         IoError::corrupt(self.file, FORMAT, format!("attribute {tag}: {e}"))

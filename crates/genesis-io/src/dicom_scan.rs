@@ -2,7 +2,9 @@
 //! value by its declared length, so a tiny file declaring a 4 GB element would allocate 4 GB.
 //! The scan walks every element header (file meta group in explicit VR little endian, then the
 //! data set in its transfer syntax, descending into sequences and items) and rejects any
-//! declared length that runs past the end of the input.
+//! declared length that runs past the end of the input. Encapsulated (compressed) pixel data are
+//! walked fragment by fragment; a deflated data set is scanned after inflation
+//! ([`check`] says where it starts, [`check_dataset`] scans the inflated bytes).
 
 use std::path::Path;
 
@@ -23,15 +25,32 @@ enum Encoding {
     ExplicitLe,
     ImplicitLe,
     ExplicitBe,
+    /// Explicit VR little endian, deflated after the file meta group.
+    Deflated,
 }
 
-/// Checks `body` (starting at the `DICM` magic) element by element.
-pub fn check(file: &Path, body: &[u8]) -> Result<(), IoError> {
-    let Some(mut pos) = body.starts_with(b"DICM").then_some(4) else {
+/// Checks `body` (starting at the `DICM` magic) element by element. Returns the offset of the
+/// data set when it is deflated (the caller inflates it and calls [`check_dataset`]).
+pub fn check(file: &Path, body: &[u8]) -> Result<Option<usize>, IoError> {
+    if !body.starts_with(b"DICM") {
         return Err(IoError::corrupt(file, FORMAT, "missing the DICM magic"));
-    };
+    }
+    walk(file, body, 4, true)
+}
+
+/// Checks an inflated data set (explicit VR little endian, no file meta group).
+pub fn check_dataset(file: &Path, data: &[u8]) -> Result<(), IoError> {
+    walk(file, data, 0, false).map(|_| ())
+}
+
+/// Walks the element headers of `body` from `pos`, starting in the file meta group if `in_meta`.
+fn walk(
+    file: &Path,
+    body: &[u8],
+    mut pos: usize,
+    mut in_meta: bool,
+) -> Result<Option<usize>, IoError> {
     let mut encoding = Encoding::ExplicitLe;
-    let mut in_meta = true;
     while pos < body.len() {
         let header = read_header(body, pos, if in_meta { Encoding::ExplicitLe } else { encoding });
         let Some((tag, vr, len, header_len)) = header else {
@@ -43,6 +62,9 @@ pub fn check(file: &Path, body: &[u8]) -> Result<(), IoError> {
         };
         if in_meta && tag.0 != 0x0002 {
             // First data set element: re-read it in the data set's encoding.
+            if encoding == Encoding::Deflated {
+                return Ok(Some(pos));
+            }
             in_meta = false;
             continue;
         }
@@ -54,11 +76,7 @@ pub fn check(file: &Path, body: &[u8]) -> Result<(), IoError> {
             vr == Some(VR::SQ) || tag == Tag(0xFFFE, 0xE000) || (vr.is_none() && is_sequence(tag));
         if len == UNDEFINED {
             if tag == Tag(0x7FE0, 0x0010) {
-                return Err(IoError::unsupported(
-                    file,
-                    FORMAT,
-                    "encapsulated (compressed) pixel data",
-                ));
+                pos = skip_fragments(file, body, pos, encoding)?;
             }
             continue; // a sequence or item: its contents follow
         }
@@ -83,7 +101,54 @@ pub fn check(file: &Path, body: &[u8]) -> Result<(), IoError> {
             pos += len as usize;
         }
     }
-    Ok(())
+    if in_meta && encoding == Encoding::Deflated {
+        return Ok(Some(pos)); // an empty deflated data set: inflating it reports the problem
+    }
+    Ok(None)
+}
+
+/// Skips the items of encapsulated pixel data starting at `pos` (just after the Pixel Data
+/// header): each must be an item of defined length within the input, up to the sequence
+/// delimiter. Returns the position after the delimiter.
+fn skip_fragments(
+    file: &Path,
+    body: &[u8],
+    mut pos: usize,
+    encoding: Encoding,
+) -> Result<usize, IoError> {
+    loop {
+        let Some((tag, _, len, header_len)) = read_header(body, pos, encoding) else {
+            return Err(IoError::truncated(
+                file,
+                FORMAT,
+                "encapsulated pixel data end before their sequence delimiter",
+            ));
+        };
+        pos += header_len;
+        match tag {
+            Tag(0xFFFE, 0xE0DD) => return Ok(pos),
+            Tag(0xFFFE, 0xE000) if len != UNDEFINED && len as usize <= body.len() - pos => {
+                pos += len as usize;
+            }
+            Tag(0xFFFE, 0xE000) => {
+                return Err(IoError::truncated(
+                    file,
+                    FORMAT,
+                    format!(
+                        "pixel data fragment declares {len} bytes but only {} remain",
+                        body.len() - pos
+                    ),
+                ));
+            }
+            _ => {
+                return Err(IoError::corrupt(
+                    file,
+                    FORMAT,
+                    format!("element {tag} inside encapsulated pixel data"),
+                ));
+            }
+        }
+    }
 }
 
 /// Data set encoding of a transfer syntax UID.
@@ -91,6 +156,7 @@ fn transfer_syntax(uid: &[u8]) -> Encoding {
     match std::str::from_utf8(uid).unwrap_or_default().trim_end_matches(['\0', ' ']) {
         "1.2.840.10008.1.2" => Encoding::ImplicitLe,
         "1.2.840.10008.1.2.2" => Encoding::ExplicitBe,
+        "1.2.840.10008.1.2.1.99" => Encoding::Deflated,
         _ => Encoding::ExplicitLe,
     }
 }

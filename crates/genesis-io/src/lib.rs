@@ -10,6 +10,7 @@
 #[cfg(not(target_family = "wasm"))]
 pub mod datasets;
 pub mod dicom;
+mod dicom_codecs;
 mod dicom_scan;
 pub mod elements;
 pub mod error;
