@@ -36,12 +36,14 @@ const NATIVE_SYNTAXES: [&str; 3] =
 
 /// One decoded DICOM file: frames of modality-LUT values plus what is needed to place them.
 #[derive(Debug, Clone)]
-struct Image {
+pub(crate) struct Image {
+    /// The file's name, for errors about the series.
+    pub(crate) name: String,
     rows: usize,
     cols: usize,
-    frames: usize,
+    pub(crate) frames: usize,
     /// Frame-major, row-major values after rescale slope/intercept.
-    values: Vec<f32>,
+    pub(crate) values: Vec<f32>,
     modality: Modality,
     monochrome1: bool,
     /// Smallest and largest value the stored bits can represent, after rescale.
@@ -51,9 +53,11 @@ struct Image {
     /// Row spacing, column spacing.
     pixel_spacing: [f64; 2],
     thickness: Option<f64>,
-    position: Option<[f64; 3]>,
-    normal: Option<[f64; 3]>,
-    instance: Option<i64>,
+    pub(crate) position: Option<[f64; 3]>,
+    pub(crate) normal: Option<[f64; 3]>,
+    /// InstanceNumber: orders slices of a series (native only) at one position.
+    #[cfg_attr(target_family = "wasm", allow(dead_code))]
+    pub(crate) instance: Option<i64>,
 }
 
 /// Decodes one DICOM file held in memory (with or without the 128-byte preamble).
@@ -62,7 +66,7 @@ pub fn from_bytes(file: &Path, bytes: &[u8]) -> Result<Volume, IoError> {
     if image.frames == 1 { present_2d(file, image) } else { stack(file, vec![image]) }
 }
 
-/// Reads a DICOM file, or every DICOM file in a folder as one series.
+/// Reads a DICOM file, or the one series of a folder of DICOM files ([`read_series`]).
 #[cfg(not(target_family = "wasm"))]
 pub fn read(path: &Path) -> Result<Volume, IoError> {
     if path.is_dir() {
@@ -71,42 +75,30 @@ pub fn read(path: &Path) -> Result<Volume, IoError> {
     from_bytes(path, &crate::limits::read_file(path)?)
 }
 
-/// Reads every DICOM file of `dir` (by the `DICM` magic or a `.dcm` name) as one volume.
+/// Reads the one series of DICOM files in `dir` (by the `DICM` magic or a `.dcm` name) as a
+/// volume; a folder with several series is an [`IoError::Selection`] listing them (choose one
+/// with [`read_series_with`]).
 #[cfg(not(target_family = "wasm"))]
 pub fn read_series(dir: &Path) -> Result<Volume, IoError> {
-    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| IoError::os(dir, "listing", e))?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| p.is_file() && is_dicom_file(p))
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        return Err(IoError::Dataset {
-            file: dir.to_path_buf(),
-            detail: "no DICOM files in this folder".into(),
-        });
-    }
-    let mut images = Vec::with_capacity(files.len());
-    let mut voxels = 0usize;
-    for f in &files {
-        let image = parse(f, &crate::limits::read_file(f)?)?;
-        voxels = voxels.saturating_add(image.values.len());
-        check_shape(dir, [voxels, 1, 1], 4)?;
-        images.push(image);
-    }
-    stack(dir, images)
+    read_series_with(dir, None).map(|l| l.volume)
 }
 
-/// True when `path` looks like a DICOM file (name or magic).
 #[cfg(not(target_family = "wasm"))]
-fn is_dicom_file(path: &Path) -> bool {
-    use std::io::Read;
-    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("dcm")) {
-        return true;
-    }
-    let mut head = [0u8; 132];
-    std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok()
-        && &head[128..] == b"DICM"
+pub use crate::dicom_series::{list_series, read_series_with};
+
+/// SeriesInstanceUID, SeriesDescription and Modality of one file (its pixel data are not
+/// decoded).
+#[cfg(not(target_family = "wasm"))]
+pub(crate) fn series_of(file: &Path, bytes: &[u8]) -> Result<crate::options::SeriesInfo, IoError> {
+    let body = if bytes.get(128..132) == Some(b"DICM") { &bytes[128..] } else { bytes };
+    let obj = open(file, body)?;
+    let attrs = Attrs { obj: &obj, file };
+    Ok(crate::options::SeriesInfo {
+        uid: attrs.text(tags::SERIES_INSTANCE_UID)?.unwrap_or_default(),
+        description: attrs.text(tags::SERIES_DESCRIPTION)?.filter(|d| !d.is_empty()),
+        modality: attrs.text(tags::MODALITY)?.unwrap_or_default(),
+        files: 1,
+    })
 }
 
 /// Opens the data set: plain, or inflated (capped by [`crate::limits::MAX_BYTES`]) when the
@@ -135,7 +127,7 @@ fn open(file: &Path, body: &[u8]) -> Result<DefaultDicomObject, IoError> {
 }
 
 /// Parses the attributes and pixel data of one file.
-fn parse(file: &Path, bytes: &[u8]) -> Result<Image, IoError> {
+pub(crate) fn parse(file: &Path, bytes: &[u8]) -> Result<Image, IoError> {
     let body = if bytes.get(128..132) == Some(b"DICM") { &bytes[128..] } else { bytes };
     let obj = open(file, body)?;
     let syntax = obj.meta().transfer_syntax().trim_end_matches(['\0', ' ']).to_owned();
@@ -247,6 +239,7 @@ fn parse(file: &Path, bytes: &[u8]) -> Result<Image, IoError> {
     };
     let orientation = attrs.floats(tags::IMAGE_ORIENTATION_PATIENT)?;
     Ok(Image {
+        name: file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
         rows,
         cols,
         frames,
@@ -409,8 +402,17 @@ fn voi_linear(x: f64, center: f64, width: f64) -> f32 {
     v.clamp(0.0, 1.0) as f32
 }
 
-/// Stacks the frames of `images` into one `[cols, rows, slices]` volume in modality values.
-fn stack(file: &Path, mut images: Vec<Image>) -> Result<Volume, IoError> {
+impl Image {
+    /// Position along `normal` (the first slice's; +z when unknown), if the file has one.
+    pub(crate) fn along(&self, normal: Option<[f64; 3]>) -> Option<f64> {
+        let n = normal.unwrap_or([0.0, 0.0, 1.0]);
+        self.position.map(|p| p[0] * n[0] + p[1] * n[1] + p[2] * n[2])
+    }
+}
+
+/// Stacks the frames of `images` (already in slice order) into one `[cols, rows, slices]`
+/// volume in modality values.
+pub(crate) fn stack(file: &Path, images: Vec<Image>) -> Result<Volume, IoError> {
     let Some(first) = images.first() else {
         return Err(IoError::Dataset { file: file.to_path_buf(), detail: "no slices".into() });
     };
@@ -419,18 +421,13 @@ fn stack(file: &Path, mut images: Vec<Image>) -> Result<Volume, IoError> {
         return Err(IoError::corrupt(
             file,
             FORMAT,
-            format!("slices differ in size: {rows}x{cols} and {}x{}", other.rows, other.cols),
+            format!(
+                "slices differ in size: {} is {rows}x{cols}, {} is {}x{}",
+                first.name, other.name, other.rows, other.cols
+            ),
         ));
     }
-    let normal = first.normal.unwrap_or([0.0, 0.0, 1.0]);
-    let along =
-        |i: &Image| i.position.map(|p| p[0] * normal[0] + p[1] * normal[1] + p[2] * normal[2]);
-    images.sort_by(|a, b| {
-        along(a)
-            .partial_cmp(&along(b))
-            .unwrap_or(std::cmp::Ordering::Equal)
-            .then(a.instance.cmp(&b.instance))
-    });
+    let along = |i: &Image| i.along(first.normal);
     let depth: usize = images.iter().map(|i| i.frames).sum();
     let shape = [cols, rows, depth];
     check_shape(file, shape, 4)?;
@@ -486,6 +483,8 @@ pub struct Slice<'a> {
     pub instance: i32,
     /// PixelSpacing (row, column).
     pub pixel_spacing: [f64; 2],
+    /// SeriesInstanceUID and SeriesDescription, if any.
+    pub series: Option<(&'a str, &'a str)>,
 }
 
 /// Encodes `slice` as a DICOM Part 10 file (explicit VR little endian, signed 16-bit pixels):
@@ -549,6 +548,18 @@ pub fn encode_slice(slice: &Slice<'_>) -> Result<Vec<u8>, String> {
         ),
         DataElement::new(tags::RESCALE_SLOPE, VR::DS, PrimitiveValue::from(ds(&[slice.rescale.0]))),
     ];
+    if let Some((uid, description)) = slice.series {
+        elements.push(DataElement::new(
+            tags::SERIES_INSTANCE_UID,
+            VR::UI,
+            PrimitiveValue::from(uid),
+        ));
+        elements.push(DataElement::new(
+            tags::SERIES_DESCRIPTION,
+            VR::LO,
+            PrimitiveValue::from(description),
+        ));
+    }
     if let Some((c, w)) = slice.window {
         elements.push(DataElement::new(
             tags::WINDOW_CENTER,
@@ -585,6 +596,7 @@ mod tests {
             position: [0.0, 0.0, 0.0],
             instance: 1,
             pixel_spacing: [0.5, 0.7],
+            series: None,
         }
     }
 

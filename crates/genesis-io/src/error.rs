@@ -88,6 +88,15 @@ pub enum IoError {
         /// The volume error.
         source: VolumeError,
     },
+    /// The file or folder holds several volumes or series and the one asked for is not there,
+    /// or several series and none was chosen; `detail` lists what there is and how to choose.
+    #[error("{file}: {detail}")]
+    Selection {
+        /// The file or folder concerned.
+        file: PathBuf,
+        /// What was asked for and what there is.
+        detail: String,
+    },
     /// A dataset folder or list is unusable.
     #[error("{file}: {detail}")]
     Dataset {

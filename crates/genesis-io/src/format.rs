@@ -11,7 +11,7 @@ pub enum Format {
     Jpeg,
     /// DICOM Part 10 file (with or without the 128-byte preamble).
     Dicom,
-    /// NIfTI-1 single file, optionally gzip-compressed.
+    /// NIfTI-1 or NIfTI-2 single file, optionally gzip-compressed.
     Nifti,
     /// MetaImage header (`.mhd`) or single-file image (`.mha`).
     MetaImage,
@@ -51,11 +51,13 @@ pub fn detect(path: &Path, head: &[u8]) -> Option<Format> {
     }
 }
 
-/// True when `head` starts with a NIfTI-1 header (size 348 in either byte order, magic `n+1`).
+/// True when `head` starts with a NIfTI-1 header (size 348 in either byte order, magic `n+1`
+/// at 344) or a NIfTI-2 header (size 540, magic `n+2` at 4).
 fn is_nifti_header(head: &[u8]) -> bool {
-    let size_ok =
-        head.get(..4).is_some_and(|b| b == 348i32.to_le_bytes() || b == 348i32.to_be_bytes());
-    size_ok && head.get(344..347) == Some(b"n+1")
+    let size_is =
+        |n: i32| head.get(..4).is_some_and(|b| b == n.to_le_bytes() || b == n.to_be_bytes());
+    (size_is(348) && head.get(344..347) == Some(b"n+1"))
+        || (size_is(540) && head.get(4..7) == Some(b"n+2"))
 }
 
 #[cfg(test)]
@@ -74,5 +76,11 @@ mod tests {
         assert_eq!(detect(Path::new("a.MHD"), b"NDims = 3"), Some(Format::MetaImage));
         assert_eq!(detect(Path::new("a.nii.gz"), &[0x1f, 0x8b, 8]), Some(Format::Nifti));
         assert_eq!(detect(p, b"hello"), None);
+        let mut nifti2 = vec![0u8; 540];
+        nifti2[..4].copy_from_slice(&540i32.to_be_bytes());
+        nifti2[4..8].copy_from_slice(b"n+2\0");
+        assert_eq!(detect(p, &nifti2), Some(Format::Nifti));
+        nifti2[4] = b'x';
+        assert_eq!(detect(p, &nifti2), None);
     }
 }

@@ -3,6 +3,9 @@
 //! - CT: clip Hounsfield units to [-1000, 1000], then `(v + 1000) / 2000`.
 //! - X-ray: 8-bit values / 255, 16-bit values / 65535 (decoders of PNG/JPEG already do this).
 //! - MR and anything else: a configurable window, or per-volume min–max (the default).
+//!
+//! The same mappings as plain functions for preprocessing: [`window`] (e.g. a CT HU window,
+//! checked by [`Normalization::hu_window`]) and [`min_max`].
 
 use genesis_core::{Modality, Units, Volume};
 use serde::{Deserialize, Serialize};
@@ -25,6 +28,34 @@ pub enum Normalization {
     BitDepth,
 }
 
+/// Lower end of the default CT window (Models Genesis): −1000 HU (air) maps to 0.
+pub const HU_MIN: f32 = -1000.0;
+/// Upper end of the default CT window (Models Genesis): 1000 HU maps to 1.
+pub const HU_MAX: f32 = 1000.0;
+
+/// A window that maps nothing: its ends are not finite, or not in increasing order.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[error("window [{lo}, {hi}] is empty: the lower end must be a number below the upper end")]
+pub struct EmptyWindow {
+    /// The lower end given.
+    pub lo: f32,
+    /// The upper end given.
+    pub hi: f32,
+}
+
+impl Normalization {
+    /// A CT window `[hu_min, hu_max]` in Hounsfield units (defaults [`HU_MIN`], [`HU_MAX`]),
+    /// checked: both finite and `hu_min < hu_max`. Use it in [`Conventions::ct`] or with
+    /// [`apply`].
+    pub fn hu_window(hu_min: f32, hu_max: f32) -> Result<Self, EmptyWindow> {
+        if hu_min.is_finite() && hu_max.is_finite() && hu_min < hu_max {
+            Ok(Self::Window { lo: hu_min, hi: hu_max })
+        } else {
+            Err(EmptyWindow { lo: hu_min, hi: hu_max })
+        }
+    }
+}
+
 /// One [`Normalization`] per modality; serde-configurable, defaults per spec §1.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -43,7 +74,7 @@ pub struct Conventions {
 impl Default for Conventions {
     fn default() -> Self {
         Self {
-            ct: Normalization::Window { lo: -1000.0, hi: 1000.0 },
+            ct: Normalization::Window { lo: HU_MIN, hi: HU_MAX },
             mr: Normalization::MinMax,
             xray: Normalization::BitDepth,
             other: Normalization::MinMax,
@@ -73,6 +104,21 @@ impl Conventions {
         apply(norm, volume.data_mut());
         volume.meta.units = Units::Unit;
     }
+}
+
+/// Clips `volume` to `[lo, hi]` and maps it linearly to [0, 1] (a CT HU window with
+/// `(HU_MIN, HU_MAX)`: `(clip(v) + 1000) / 2000`); marks it [`Units::Unit`]. NaN/∞ become 0.
+pub fn window(volume: &mut Volume, lo: f32, hi: f32) -> Result<(), EmptyWindow> {
+    apply(Normalization::hu_window(lo, hi)?, volume.data_mut());
+    volume.meta.units = Units::Unit;
+    Ok(())
+}
+
+/// Maps `volume` to [0, 1] by its own finite minimum and maximum (the MR default); a constant
+/// volume becomes 0, NaN/∞ become 0; marks it [`Units::Unit`].
+pub fn min_max(volume: &mut Volume) {
+    apply(Normalization::MinMax, volume.data_mut());
+    volume.meta.units = Units::Unit;
 }
 
 /// Guesses the modality of a volume whose file does not say: values reaching below -500
@@ -150,6 +196,25 @@ mod tests {
         let mut flat = vol(Modality::Other, Units::Raw, vec![5.0, 5.0]);
         Conventions::default().normalize(&mut flat);
         assert_eq!(flat.data(), &[0.0, 0.0]);
+    }
+
+    #[test]
+    fn window_and_min_max_functions() {
+        let mut v = vol(Modality::Ct, Units::Hounsfield, vec![-2000.0, -1000.0, 0.0, 500.0, 1e4]);
+        window(&mut v, HU_MIN, HU_MAX).unwrap();
+        assert_eq!(v.data(), &[0.0, 0.0, 0.5, 0.75, 1.0]);
+        assert_eq!(v.meta.units, Units::Unit);
+        let mut w = vol(Modality::Ct, Units::Hounsfield, vec![-100.0, -50.0, 75.0, 200.0, 300.0]);
+        window(&mut w, -50.0, 200.0).unwrap();
+        assert_eq!(w.data(), &[0.0, 0.0, 0.5, 1.0, 1.0]);
+        assert!(window(&mut w, 10.0, 10.0).is_err());
+        assert!(Normalization::hu_window(f32::NAN, 1.0).is_err());
+        let e = Normalization::hu_window(500.0, -500.0).unwrap_err();
+        assert!(e.to_string().contains("[500, -500]"), "{e}");
+        let mut m = vol(Modality::Mr, Units::Raw, vec![100.0, 300.0, 200.0, f32::INFINITY]);
+        min_max(&mut m);
+        assert_eq!(m.data(), &[0.0, 1.0, 0.5, 0.0]);
+        assert_eq!(m.meta.units, Units::Unit);
     }
 
     #[test]

@@ -12,6 +12,8 @@ pub mod datasets;
 pub mod dicom;
 mod dicom_codecs;
 mod dicom_scan;
+#[cfg(not(target_family = "wasm"))]
+mod dicom_series;
 pub mod elements;
 pub mod error;
 pub mod format;
@@ -21,8 +23,11 @@ pub mod intensity;
 pub mod limits;
 pub mod metaimage;
 pub mod nifti;
+mod nifti_header;
 pub mod npy;
+pub mod options;
 pub mod raster;
+pub mod resample;
 
 use std::path::Path;
 
@@ -31,12 +36,34 @@ use genesis_core::Volume;
 pub use error::IoError;
 pub use format::Format;
 pub use intensity::{Conventions, Normalization};
+pub use options::{LoadOptions, Loaded, SeriesChoice, SeriesInfo};
 
 /// Decodes a file held in memory; `name` (e.g. the dropped file's name) is used to pick the
 /// format when the bytes do not identify it, and in errors. MetaImage must be a single `.mha`
 /// (`ElementDataFile = LOCAL`).
 pub fn from_bytes(name: &str, bytes: &[u8]) -> Result<Volume, IoError> {
     decode(Path::new(name), bytes)
+}
+
+/// Decodes a file held in memory like [`from_bytes`], choosing the volume of a 4-D NIfTI file
+/// by `options.volume`; the result says how many volumes the file holds.
+pub fn from_bytes_with(name: &str, bytes: &[u8], options: &LoadOptions) -> Result<Loaded, IoError> {
+    let file = Path::new(name);
+    match (format::detect(file, bytes), options.volume) {
+        (Some(Format::Nifti), index) => nifti::from_bytes_volume(file, bytes, index.unwrap_or(0)),
+        (_, Some(k)) if k > 0 => Err(only_one_volume(file, k)),
+        _ => decode(file, bytes).map(Loaded::single),
+    }
+}
+
+/// The error for volume `k` > 0 of a format that holds one volume.
+fn only_one_volume(file: &Path, k: usize) -> IoError {
+    IoError::Selection {
+        file: file.to_path_buf(),
+        detail: format!(
+            "volume {k} requested, but the file holds 1 volume (only 4-D NIfTI holds several)"
+        ),
+    }
 }
 
 /// Decodes the bytes of `file` by their detected format.
@@ -51,21 +78,36 @@ fn decode(file: &Path, bytes: &[u8]) -> Result<Volume, IoError> {
     }
 }
 
-/// Reads a file (format detected by magic bytes, then extension) or a folder of DICOM slices.
+/// Reads a file (format detected by magic bytes, then extension) or a folder of DICOM slices
+/// (its one series). Of a 4-D NIfTI file, the first volume: use [`load_with`] to choose
+/// another or to learn how many there are.
 #[cfg(not(target_family = "wasm"))]
 pub fn load(path: &Path) -> Result<Volume, IoError> {
+    load_with(path, &LoadOptions::default()).map(|l| l.volume)
+}
+
+/// Reads a file or folder like [`load`], choosing the volume of a 4-D NIfTI file and the series
+/// of a DICOM folder by `options`. [`Loaded::volumes`] and [`Loaded::series`] say what was
+/// there; [`Loaded::notice`] is a line to show when a 4-D file was cut to one volume.
+#[cfg(not(target_family = "wasm"))]
+pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Loaded, IoError> {
     if path.is_dir() {
-        return dicom::read_series(path);
+        if let Some(k) = options.volume.filter(|&k| k > 0) {
+            return Err(only_one_volume(path, k));
+        }
+        return dicom::read_series_with(path, options.series.as_ref());
     }
     let mut head = Vec::with_capacity(348);
     std::fs::File::open(path)
         .and_then(|f| std::io::Read::read_to_end(&mut std::io::Read::take(f, 348), &mut head))
         .map_err(|e| IoError::os(path, "reading", e))?;
-    match format::detect(path, &head) {
-        Some(Format::MetaImage) => metaimage::read(path),
-        Some(Format::Nifti) => nifti::read(path),
-        Some(_) => decode(path, &limits::read_file(path)?),
-        None => Err(IoError::UnknownFormat { file: path.to_path_buf() }),
+    let format = format::detect(path, &head);
+    match (format, options.volume) {
+        (Some(Format::Nifti), index) => nifti::read_volume(path, index.unwrap_or(0)),
+        (_, Some(k)) if k > 0 => Err(only_one_volume(path, k)),
+        (Some(Format::MetaImage), _) => metaimage::read(path).map(Loaded::single),
+        (Some(_), _) => decode(path, &limits::read_file(path)?).map(Loaded::single),
+        (None, _) => Err(IoError::UnknownFormat { file: path.to_path_buf() }),
     }
 }
 

@@ -1,41 +1,59 @@
-//! NIfTI-1 single files, `.nii` and gzip-compressed `.nii.gz`.
+//! NIfTI-1 and NIfTI-2 single files, `.nii` and gzip-compressed `.nii.gz`.
 //!
-//! The header is parsed with the `nifti` crate and checked (dimensions, data type, sizes)
-//! before any voxel buffer is allocated; the voxels (x-fastest) are then read, rescaled by
-//! `scl_slope`/`scl_inter` and reordered into the volume layout. The writer is a small
-//! NIfTI-1 `float32` encoder of our own, marking the modality in `descrip` (`genesis:ct`).
+//! The header (NIfTI-1, 348 bytes, or NIfTI-2, 540 bytes) is checked (dimensions, data type,
+//! sizes) before any voxel buffer is allocated; the voxels (x-fastest) are then read, rescaled
+//! by `scl_slope`/`scl_inter` and reordered into the volume layout. A 4-D file (`dim[4]` > 1:
+//! fMRI, multi-phase CT) is a series of 3-D volumes of which one is read: the first by default,
+//! any with [`read_volume`] / [`from_bytes_volume`], whose [`Loaded`] says how many there are.
+//! The writer is a small NIfTI-1 `float32` encoder of our own, marking the modality in
+//! `descrip` (`genesis:ct`).
 
 use std::io::Read;
 use std::path::Path;
 
 use genesis_core::{Metadata, Modality, Units, Volume};
-use nifti::{Endianness, NiftiError, NiftiHeader, NiftiType};
 
 use crate::IoError;
-use crate::elements::{self, Element, Endian};
+use crate::elements;
 use crate::limits::check_shape;
+use crate::nifti_header::{self, FORMAT, Header, NIFTI1_BYTES as HEADER_BYTES};
+use crate::options::Loaded;
 
-/// Format name used in errors.
-const FORMAT: &str = "NIfTI";
-/// Size of a NIfTI-1 header.
-const HEADER_BYTES: usize = 348;
 /// Largest gap (extensions) accepted between the header and the voxels.
 const MAX_EXTENSIONS: u64 = 1 << 24;
+/// Largest voxel data of a whole 4-D file that a reader streams through (skipping the volumes
+/// it does not keep): 16 × [`crate::limits::MAX_BYTES`].
+const MAX_SERIES_BYTES: u64 = crate::limits::MAX_BYTES.saturating_mul(16);
 /// Prefix of the `descrip` field that records a modality.
 const MODALITY_TAG: &str = "genesis:";
 
-/// Decodes a `.nii` or `.nii.gz` (detected by the gzip magic) held in memory.
+/// Decodes a `.nii` or `.nii.gz` (detected by the gzip magic) held in memory; of a 4-D file,
+/// the first volume.
 pub fn from_bytes(file: &Path, bytes: &[u8]) -> Result<Volume, IoError> {
+    from_bytes_volume(file, bytes, 0).map(|l| l.volume)
+}
+
+/// Decodes volume `index` (0-based) of a `.nii` or `.nii.gz` held in memory; a 2-D or 3-D file
+/// has the one volume 0. An index past the last volume is an [`IoError::Selection`] naming the
+/// file and the count.
+pub fn from_bytes_volume(file: &Path, bytes: &[u8], index: usize) -> Result<Loaded, IoError> {
     if bytes.starts_with(&[0x1f, 0x8b]) {
-        read_stream(file, flate2::read::GzDecoder::new(bytes))
+        read_stream(file, flate2::read::GzDecoder::new(bytes), index)
     } else {
-        read_stream(file, bytes)
+        read_stream(file, bytes, index)
     }
 }
 
-/// Reads a `.nii` or `.nii.gz` file, streaming it (no whole-file buffer for gzip).
+/// Reads a `.nii` or `.nii.gz` file (the first volume of a 4-D file), streaming it.
 #[cfg(not(target_family = "wasm"))]
 pub fn read(file: &Path) -> Result<Volume, IoError> {
+    read_volume(file, 0).map(|l| l.volume)
+}
+
+/// Reads volume `index` (0-based) of a `.nii` or `.nii.gz` file, streaming it (no whole-file
+/// buffer for gzip); [`Loaded::volumes`] is the file's count of volumes (`dim[4]`, 1 for 3-D).
+#[cfg(not(target_family = "wasm"))]
+pub fn read_volume(file: &Path, index: usize) -> Result<Loaded, IoError> {
     let mut f = std::io::BufReader::new(
         std::fs::File::open(file).map_err(|e| IoError::os(file, "reading", e))?,
     );
@@ -44,134 +62,141 @@ pub fn read(file: &Path) -> Result<Volume, IoError> {
         .map_err(|_| IoError::truncated(file, FORMAT, "file shorter than 2 bytes"))?;
     let stream = std::io::Cursor::new(magic).chain(f);
     if magic == [0x1f, 0x8b] {
-        read_stream(file, flate2::read::GzDecoder::new(stream))
+        read_stream(file, flate2::read::GzDecoder::new(stream), index)
     } else {
-        read_stream(file, stream)
+        read_stream(file, stream, index)
     }
 }
 
-/// Maps an error of the `nifti` crate.
-fn map_error(file: &Path, e: NiftiError) -> IoError {
-    match e {
-        NiftiError::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
-            IoError::truncated(file, FORMAT, format!("header cut off ({io})"))
-        }
-        other => IoError::corrupt(file, FORMAT, other.to_string()),
-    }
+/// Where the kept volume lies in the voxel data: bytes before it, its size, bytes after it.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    before: u64,
+    bytes: usize,
+    after: u64,
 }
 
-/// Element type of a NIfTI data type.
-fn element_of(file: &Path, t: NiftiType) -> Result<Element, IoError> {
-    Ok(match t {
-        NiftiType::Uint8 => Element::U8,
-        NiftiType::Int8 => Element::I8,
-        NiftiType::Uint16 => Element::U16,
-        NiftiType::Int16 => Element::I16,
-        NiftiType::Uint32 => Element::U32,
-        NiftiType::Int32 => Element::I32,
-        NiftiType::Uint64 => Element::U64,
-        NiftiType::Int64 => Element::I64,
-        NiftiType::Float32 => Element::F32,
-        NiftiType::Float64 => Element::F64,
-        other => return Err(IoError::unsupported(file, FORMAT, format!("data type {other:?}"))),
-    })
-}
-
-/// `[X, Y, Z]` of a header; extra dimensions must be 1.
-fn shape_of(file: &Path, header: &NiftiHeader) -> Result<[usize; 3], IoError> {
-    let dims = header.dim().map_err(|e| map_error(file, e))?;
-    if dims.iter().skip(3).any(|&d| d != 1) {
-        return Err(IoError::unsupported(
-            file,
-            FORMAT,
-            format!("{}-D data {dims:?} (only 2D or 3D)", dims.len()),
-        ));
-    }
-    let mut shape = [1usize; 3];
-    for (s, &d) in shape.iter_mut().zip(dims) {
-        *s = usize::from(d);
-    }
-    Ok(shape)
-}
-
-/// Reads a header and its voxels from a stream positioned at the header.
-fn read_stream(file: &Path, mut r: impl Read) -> Result<Volume, IoError> {
-    let header = NiftiHeader::from_reader(&mut r).map_err(|e| map_error(file, e))?;
-    if &header.magic != b"n+1\0" {
+/// Checks the header's layout and `index` against it; returns the shape, count and span.
+fn plan(file: &Path, h: &Header, index: usize) -> Result<([usize; 3], usize, Span), IoError> {
+    if !h.single_file {
         return Err(IoError::unsupported(
             file,
             FORMAT,
             "header/image pairs (.hdr/.img); use a single .nii",
         ));
     }
-    let shape = shape_of(file, &header)?;
-    let element = element_of(file, header.data_type().map_err(|e| map_error(file, e))?)?;
+    let (shape, volumes) = nifti_header::layout(file, h)?;
+    let element = nifti_header::element_of(file, h.datatype)?;
     let (_, bytes) = check_shape(file, shape, element.size())?;
-    let offset = header.vox_offset;
-    if !(offset.is_finite() && offset >= HEADER_BYTES as f32 && (offset as u64) < MAX_EXTENSIONS) {
-        return Err(IoError::corrupt(file, FORMAT, format!("vox_offset {offset} is out of range")));
+    let total = (bytes as u64).saturating_mul(volumes as u64);
+    if total > MAX_SERIES_BYTES {
+        return Err(IoError::TooLarge {
+            file: file.to_path_buf(),
+            detail: format!("{volumes} volumes of {bytes} bytes"),
+            limit: MAX_SERIES_BYTES,
+        });
     }
-    let gap = offset as u64 - HEADER_BYTES as u64;
-    let skipped = std::io::copy(&mut (&mut r).take(gap), &mut std::io::sink())
-        .map_err(|e| IoError::corrupt(file, FORMAT, e.to_string()))?;
-    if skipped < gap {
-        return Err(IoError::truncated(file, FORMAT, "file ends inside the header extensions"));
+    if index >= volumes {
+        return Err(IoError::Selection {
+            file: file.to_path_buf(),
+            detail: format!(
+                "volume {index} requested, but the file holds {volumes} volume{} (0 to {})",
+                if volumes == 1 { "" } else { "s" },
+                volumes - 1
+            ),
+        });
+    }
+    let before = bytes as u64 * index as u64;
+    Ok((shape, volumes, Span { before, bytes, after: total - before - bytes as u64 }))
+}
+
+/// Skips `n` bytes of `r`; returns how many were there.
+fn skip(file: &Path, r: &mut impl Read, n: u64) -> Result<u64, IoError> {
+    std::io::copy(&mut r.take(n), &mut std::io::sink())
+        .map_err(|e| IoError::corrupt(file, FORMAT, e.to_string()))
+}
+
+/// Reads the voxel bytes of the kept volume from a stream positioned after the header, and
+/// checks that the stream holds exactly the data the header announces.
+fn read_span(file: &Path, mut r: impl Read, span: Span) -> Result<Vec<u8>, IoError> {
+    let expected = span.before + span.bytes as u64 + span.after;
+    let cut = |present: u64| {
+        IoError::truncated(
+            file,
+            FORMAT,
+            format!("the header needs {expected} voxel bytes, only {present} present"),
+        )
+    };
+    let skipped = skip(file, &mut r, span.before)?;
+    if skipped < span.before {
+        return Err(cut(skipped));
     }
     // Grown as data arrive (not reserved from the header), so a short or bomb-like stream
     // never allocates the declared size.
     let mut raw = Vec::new();
     (&mut r)
-        .take(bytes as u64 + 1)
+        .take(span.bytes as u64)
         .read_to_end(&mut raw)
         .map_err(|e| IoError::corrupt(file, FORMAT, e.to_string()))?;
-    if raw.len() < bytes {
-        return Err(IoError::truncated(
-            file,
-            FORMAT,
-            format!("shape {shape:?} needs {bytes} voxel bytes, only {} present", raw.len()),
-        ));
+    let after = skip(file, &mut r, span.after)?;
+    let present = span.before + raw.len() as u64 + after;
+    if present < expected {
+        return Err(cut(present));
     }
-    if raw.len() > bytes {
-        let extra = raw.len() as u64 - 1
-            + std::io::copy(&mut r.take(crate::limits::MAX_BYTES), &mut std::io::sink())
-                .unwrap_or(0);
+    let extra = skip(file, &mut r, crate::limits::MAX_BYTES).unwrap_or(0);
+    if extra > 0 {
         return Err(IoError::SizeMismatch {
             file: file.to_path_buf(),
             format: FORMAT,
-            expected: bytes as u64,
-            actual: extra + 1,
+            expected,
+            actual: expected + extra,
         });
     }
-    let endian = if header.endianness == Endianness::Big { Endian::Big } else { Endian::Little };
-    let mut values = elements::decode(&raw, element, endian);
-    let (slope, inter) = (header.scl_slope, header.scl_inter);
+    Ok(raw)
+}
+
+/// Reads a header and volume `index` from a stream positioned at the header.
+fn read_stream(file: &Path, mut r: impl Read, index: usize) -> Result<Loaded, IoError> {
+    let header = nifti_header::read(file, &mut r)?;
+    let (shape, volumes, span) = plan(file, &header, index)?;
+    // 0 means "unset" (nibabel reads such files): the data follow the header and the 4-byte
+    // extension flag.
+    let size = header.size as f64;
+    let offset = if header.vox_offset == 0.0 { size + 4.0 } else { header.vox_offset };
+    if !(offset.is_finite() && offset >= size && offset < MAX_EXTENSIONS as f64) {
+        return Err(IoError::corrupt(file, FORMAT, format!("vox_offset {offset} is out of range")));
+    }
+    let gap = offset as u64 - header.size;
+    if skip(file, &mut r, gap)? < gap {
+        return Err(IoError::truncated(file, FORMAT, "file ends inside the header extensions"));
+    }
+    let raw = read_span(file, r, span)?;
+    let volume = to_volume(file, &header, shape, &raw)?;
+    Ok(Loaded { volume, volumes, index, series: None })
+}
+
+/// Decodes, rescales and reorders the voxel bytes of one volume, with its metadata.
+fn to_volume(file: &Path, h: &Header, shape: [usize; 3], raw: &[u8]) -> Result<Volume, IoError> {
+    let element = nifti_header::element_of(file, h.datatype)?;
+    let mut values = elements::decode(raw, element, h.endian);
+    let (slope, inter) = h.scaling;
     if slope != 0.0 && slope.is_finite() && inter.is_finite() && (slope, inter) != (1.0, 0.0) {
-        values.iter_mut().for_each(|v| *v = *v * slope + inter);
+        values.iter_mut().for_each(|v| *v = (f64::from(*v) * slope + inter) as f32);
     }
     let mut volume = Volume::new(shape, elements::x_fastest_to_volume_order(&values, shape))
         .map_err(|e| IoError::volume(file, e))?;
     let modality =
-        modality_tag(&header.descrip).unwrap_or_else(|| crate::intensity::guess_modality(&volume));
+        modality_tag(&h.descrip).unwrap_or_else(|| crate::intensity::guess_modality(&volume));
     volume.meta = Metadata {
         spacing: [1, 2, 3].map(|i| {
-            let s = widen(header.pixdim[i].abs());
+            let s = h.pixdim[i].abs();
             if s.is_finite() && s > 0.0 { s } else { 1.0 }
         }),
-        origin: if header.sform_code > 0 {
-            [header.srow_x[3], header.srow_y[3], header.srow_z[3]].map(widen)
-        } else {
-            [header.quatern_x, header.quatern_y, header.quatern_z].map(widen)
-        },
+        origin: if h.sform_code > 0 { h.srow_origin } else { h.qoffset },
         modality,
         units: if modality == Modality::Ct { Units::Hounsfield } else { Units::Raw },
     };
     Ok(volume)
-}
-
-/// The `f64` with the shortest decimal form of a header `f32` (0.7f32 → 0.7, not
-/// 0.699999988), so geometry written as `f64` survives the round trip through the header.
-fn widen(v: f32) -> f64 {
-    v.to_string().parse().unwrap_or(f64::from(v))
 }
 
 /// The modality recorded in `descrip` by [`write`], if any.

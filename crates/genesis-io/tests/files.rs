@@ -167,6 +167,7 @@ fn ct_slice(z: f64, instance: i32, stored: &[i16]) -> Vec<u8> {
         position: [-10.0, -20.0, z],
         instance,
         pixel_spacing: [0.6, 0.9],
+        series: None,
     })
     .unwrap()
 }
@@ -229,5 +230,6 @@ fn slice_spec() -> genesis_io::dicom::Slice<'static> {
         position: [0.0; 3],
         instance: 1,
         pixel_spacing: [1.0, 1.0],
+        series: None,
     }
 }
