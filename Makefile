@@ -11,10 +11,12 @@ export XDG_RUNTIME_DIR ?= /tmp
 WASM := wasm32-unknown-unknown
 WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/version = "\(.*\)"/\1/p;}' Cargo.lock)
 TRUNK_VERSION := 0.21.14
+WASM_PACK_VERSION := 0.15.1
 CHROMEDRIVER := /usr/bin/chromedriver
-WASM_PACKAGES := -p genesis-core -p genesis-nn -p genesis-web
-# wasm-bindgen tests that run in headless Chromium (each crate has a webdriver.json).
-WASM_TEST_PACKAGES := -p genesis-core -p genesis-web
+WASM_PACKAGES := -p genesis-core -p genesis-nn -p genesis-train -p genesis-web
+# wasm-bindgen tests that run in headless Chromium (each crate has a webdriver.json), run the
+# way the README tells wasm users to: through wasm-pack, with Debian's chromedriver.
+WASM_TEST_CRATES := crates/genesis-core crates/genesis-web
 
 .PHONY: demo test site tools web-tools browser-tools lint unit wasm wasm-test e2e bench-web
 
@@ -33,6 +35,8 @@ web-tools:
 	  || cargo install -q wasm-bindgen-cli --version "=$(WASM_BINDGEN_VERSION)"
 	@trunk --version 2>/dev/null | grep -qx "trunk $(TRUNK_VERSION)" \
 	  || cargo install -q trunk --version "=$(TRUNK_VERSION)" --locked
+	@wasm-pack --version 2>/dev/null | grep -qx "wasm-pack $(WASM_PACK_VERSION)" \
+	  || cargo install -q wasm-pack --version "=$(WASM_PACK_VERSION)" --locked
 
 browser-tools:
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null \
@@ -42,6 +46,7 @@ browser-tools:
 
 lint:
 	cargo fmt --all --check
+	bash scripts/check-layers.sh
 	cargo clippy -q --release --workspace --all-targets -- -D warnings
 
 unit:
@@ -51,8 +56,9 @@ wasm:
 	cargo build -q --release --target $(WASM) $(WASM_PACKAGES)
 
 wasm-test:
-	CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner CHROMEDRIVER=$(CHROMEDRIVER) \
-	  cargo test --release --target $(WASM) $(WASM_TEST_PACKAGES)
+	for crate in $(WASM_TEST_CRATES); do \
+	  CHROMEDRIVER=$(CHROMEDRIVER) wasm-pack test --headless --chrome --release $$crate; \
+	done
 
 site: web-tools
 	trunk --quiet build --config Trunk.toml

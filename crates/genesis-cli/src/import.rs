@@ -4,10 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use genesis_nn::burn::module::Module;
 use genesis_nn::burn::tensor::Device;
 use genesis_nn::weights::{load_file, save_file};
-use genesis_nn::{Arch, ArchSpec, BnMode, GenesisModel, ModelTask};
+use genesis_nn::{Arch, ArchSpec, BnMode, ModelTask, Network};
 
 /// Which model the weights belong to.
 #[derive(clap::Args, Debug, Clone)]
@@ -64,7 +63,7 @@ struct Convert<'a> {
 
 impl ModelTask for Convert<'_> {
     type Output = anyhow::Result<()>;
-    fn run<M: Module + GenesisModel<D>, const D: usize>(self, model: M) -> anyhow::Result<()> {
+    fn run<M: Network<D>, const D: usize>(self, model: M) -> anyhow::Result<()> {
         let (model, report) = load_file(model, self.input, self.partial)?;
         print!("{}: {report}", self.input.display());
         save_file(&model, self.out).with_context(|| format!("writing {}", self.out.display()))?;

@@ -4,10 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use genesis_nn::burn::module::Module;
 use genesis_nn::burn::tensor::{Device, Tensor, TensorData};
 use genesis_nn::weights::load_file;
-use genesis_nn::{BnMode, GenesisModel, ModelTask};
+use genesis_nn::{BnMode, ModelTask, Network};
 
 use crate::import::ArchArgs;
 
@@ -43,18 +42,13 @@ struct Infer<'a> {
 
 impl ModelTask for Infer<'_> {
     type Output = anyhow::Result<(Vec<usize>, Vec<f32>)>;
-    fn run<M: Module + GenesisModel<D>, const D: usize>(self, model: M) -> Self::Output {
+    fn run<M: Network<D>, const D: usize>(self, model: M) -> Self::Output {
         model.check_input(&self.shape).with_context(|| format!("{}", self.args.input.display()))?;
         let (model, _) = load_file(model, &self.args.weights, false)?;
         let x: Tensor<D> = Tensor::from_data(TensorData::new(self.data, self.shape), &self.device);
         let y = model.forward(x);
         let shape = y.dims().to_vec();
-        let values = y
-            .into_data()
-            .convert::<f32>()
-            .try_into_vec::<f32>()
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        Ok((shape, values))
+        Ok((shape, genesis_nn::host::read(y)?))
     }
 }
 
@@ -76,10 +70,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let device = Device::flex();
     let task = Infer { args: &args, shape: array.shape, data: array.data, device: device.clone() };
     let (shape, values) = args.model.spec(args.bn).with_model(&device, task)?;
-    let tmp = args.out.with_extension("npy.tmp");
-    std::fs::write(&tmp, genesis_io::npy::encode(&shape, &values))
-        .with_context(|| format!("writing {}", args.out.display()))?;
-    std::fs::rename(&tmp, &args.out).with_context(|| format!("writing {}", args.out.display()))?;
+    genesis_io::fsutil::write_atomic(&args.out, &genesis_io::npy::encode(&shape, &values))?;
     println!("wrote {} {:?}", args.out.display(), shape);
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! `genesis`: self-supervised pretraining for medical images (Semantic Genesis and Models
-//! Genesis) from the command line.
+//! Genesis) from the command line: a thin front end over the `genesis-train` engine (argument
+//! parsing, progress bars, plots and printing).
 
 use clap::{Parser, Subcommand};
 
@@ -11,12 +12,13 @@ mod embed;
 mod experiment;
 mod export;
 mod finetune;
-mod font;
-mod grid;
+mod flags;
 mod import;
 mod infer;
+mod observer;
 mod phantom;
 mod pretrain;
+mod render;
 mod transform;
 
 /// Self-supervised pretraining for medical images: Semantic Genesis and Models Genesis.

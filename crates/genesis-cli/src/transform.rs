@@ -10,7 +10,7 @@ use genesis_core::pipeline::{Applied, Pipeline, Preset, Quirks};
 use genesis_core::resize::{Filter, resize};
 use genesis_core::showcase;
 
-use crate::grid::{self, Row, Section, Tile};
+use crate::render::grid::{self, Row, Section, Tile};
 
 /// Arguments of `genesis transform`.
 #[derive(clap::Args)]

@@ -1,5 +1,7 @@
 //! Criterion benches behind the numbers of `genesis bench transforms`: each transform (draw +
 //! apply) and both pipelines on a 64×64×32 cube, and the pipelines on a 224×224 image.
+// criterion's group macro defines an undocumented public function.
+#![allow(missing_docs)]
 
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use genesis_core::Volume;

@@ -1,7 +1,7 @@
 //! Each transform alone, drawn with a preset's settings, for showing rather than training:
 //! the page's gallery and the `genesis transform` grid both use it.
 
-use crate::pipeline::{Applied, ModelsGenesis, Preset, Quirks, SemanticGenesis};
+use crate::pipeline::{Applied, ModelsGenesis, Pipeline, Preset, Quirks, SemanticGenesis};
 use crate::rng::stream;
 use crate::transforms::{FillParams, Flip, PaintParams, Transform, TransformError};
 use crate::volume::Volume;
@@ -59,6 +59,81 @@ pub fn describe(step: &Applied) -> String {
         Applied::Paint(p) => format!("{} boxes, {}", p.regions.len(), fill(p)),
         Applied::Elastic(p) => format!("alpha {:.0} sigma {:.0}", p.alpha, p.sigma),
     }
+}
+
+/// One image of a gallery: what it shows, a title, the drawn parameters and the image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shown {
+    /// `original`, `shuffle`, `bezier`, `inpaint`, `outpaint`, `elastic` or `pipeline`.
+    pub kind: &'static str,
+    /// A caption title.
+    pub title: String,
+    /// The drawn parameters, or the transforms a pipeline sample applied.
+    pub params: String,
+    /// The image.
+    pub image: Volume,
+}
+
+/// The page's gallery: `original`, each of the four transforms alone (and the elastic warp for
+/// Semantic Genesis) with its drawn parameters, then `samples` draws of `preset`'s pipeline.
+pub fn gallery(
+    original: &Volume,
+    preset: Preset,
+    seed: u64,
+    samples: u64,
+) -> Result<Vec<Shown>, TransformError> {
+    let mut shown = vec![Shown {
+        kind: "original",
+        title: "Original".into(),
+        params: String::new(),
+        image: original.clone(),
+    }];
+    for step in transforms_alone(preset, seed, original.shape()) {
+        let skipped = matches!(step, Applied::Flip(_))
+            || (matches!(step, Applied::Elastic(_)) && preset == Preset::ModelsGenesis);
+        if !skipped {
+            let (kind, title) = (step.name(), title(step.name()).into());
+            let image = apply_alone(original, &step)?;
+            shown.push(Shown { kind, title, params: describe(&step), image });
+        }
+    }
+    let pipeline = Pipeline::preset(preset, &Quirks::default());
+    for index in 0..samples {
+        let sample = pipeline.generate_seeded(seed, 0, index, original)?;
+        let names: Vec<&str> = sample.applied.iter().map(Applied::name).collect();
+        shown.push(Shown {
+            kind: "pipeline",
+            title: format!("{preset} sample {}", index + 1),
+            params: if names.is_empty() { "identity".into() } else { names.join(" → ") },
+            image: sample.input,
+        });
+    }
+    Ok(shown)
+}
+
+/// The caption title of a transform.
+fn title(name: &str) -> &'static str {
+    match name {
+        "bezier" => "Non-linear intensity (Bezier)",
+        "shuffle" => "Local pixel shuffling",
+        "inpaint" => "In-painting",
+        "outpaint" => "Out-painting",
+        "elastic" => "Elastic warp",
+        _ => "Flip",
+    }
+}
+
+/// RGBA bytes (grey, opaque) of a 2-D volume for a canvas, values clamped to [0, 1], written
+/// into one pre-sized buffer.
+pub fn rgba(volume: &Volume) -> Vec<u8> {
+    let mut bytes = vec![255u8; 4 * volume.data().len()];
+    for (pixel, &v) in bytes.chunks_exact_mut(4).zip(volume.data()) {
+        // Rounds half up like `round()` on these non-negative values, without the software
+        // `roundf` call `round()` compiles to in wasm32.
+        let g = (v.clamp(0.0, 1.0) * 255.0 + 0.5) as u8;
+        pixel[..3].fill(g);
+    }
+    bytes
 }
 
 #[cfg(test)]

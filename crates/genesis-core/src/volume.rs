@@ -22,10 +22,22 @@ pub enum VolumeError {
     TooLarge([usize; 3]),
     /// The data length does not match the shape.
     #[error("volume shape {shape:?} needs {expected} voxels but {actual} were given")]
-    LengthMismatch { shape: [usize; 3], expected: usize, actual: usize },
+    LengthMismatch {
+        /// The shape.
+        shape: [usize; 3],
+        /// Voxels the shape holds.
+        expected: usize,
+        /// Values given.
+        actual: usize,
+    },
     /// A voxel is NaN or infinite.
     #[error("voxel {index} is not finite ({value}); clean the input before transforming it")]
-    NotFinite { index: usize, value: f32 },
+    NotFinite {
+        /// Position of the voxel in the data.
+        index: usize,
+        /// Its value.
+        value: f32,
+    },
 }
 
 /// Imaging modality of a volume, which decides its intensity convention (spec §1).

@@ -66,26 +66,6 @@ pub fn from_bytes(file: &Path, bytes: &[u8]) -> Result<Volume, IoError> {
     if image.frames == 1 { present_2d(file, image) } else { stack(file, vec![image]) }
 }
 
-/// Reads a DICOM file, or the one series of a folder of DICOM files ([`read_series`]).
-#[cfg(not(target_family = "wasm"))]
-pub fn read(path: &Path) -> Result<Volume, IoError> {
-    if path.is_dir() {
-        return read_series(path);
-    }
-    from_bytes(path, &crate::limits::read_file(path)?)
-}
-
-/// Reads the one series of DICOM files in `dir` (by the `DICM` magic or a `.dcm` name) as a
-/// volume; a folder with several series is an [`IoError::Selection`] listing them (choose one
-/// with [`read_series_with`]).
-#[cfg(not(target_family = "wasm"))]
-pub fn read_series(dir: &Path) -> Result<Volume, IoError> {
-    read_series_with(dir, None).map(|l| l.volume)
-}
-
-#[cfg(not(target_family = "wasm"))]
-pub use crate::dicom_series::{list_series, read_series_with};
-
 /// SeriesInstanceUID, SeriesDescription and Modality of one file (its pixel data are not
 /// decoded).
 #[cfg(not(target_family = "wasm"))]

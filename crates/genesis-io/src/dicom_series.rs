@@ -20,6 +20,12 @@ const STEP_TOLERANCE: f64 = 0.1;
 /// Smallest dot product of two slice normals that counts as the same orientation.
 const SAME_ORIENTATION: f64 = 0.9999;
 
+/// Reads the one series of DICOM files in `dir` as a volume; a folder with several series is an
+/// [`IoError::Selection`] listing them (choose one with [`read_series_with`]).
+pub fn read_series(dir: &Path) -> Result<genesis_core::Volume, IoError> {
+    read_series_with(dir, None).map(|l| l.volume)
+}
+
 /// The series of DICOM files in `dir`, sorted by SeriesInstanceUID (the order
 /// [`SeriesChoice::Index`] counts in). Reads every file's attributes, decodes no pixels.
 pub fn list_series(dir: &Path) -> Result<Vec<SeriesInfo>, IoError> {

@@ -13,12 +13,12 @@ pub mod dicom;
 mod dicom_codecs;
 mod dicom_scan;
 #[cfg(not(target_family = "wasm"))]
-mod dicom_series;
+pub mod dicom_series;
 pub mod elements;
 pub mod error;
 pub mod format;
 #[cfg(not(target_family = "wasm"))]
-mod fsutil;
+pub mod fsutil;
 pub mod intensity;
 pub mod limits;
 pub mod metaimage;
@@ -95,7 +95,7 @@ pub fn load_with(path: &Path, options: &LoadOptions) -> Result<Loaded, IoError> 
         if let Some(k) = options.volume.filter(|&k| k > 0) {
             return Err(only_one_volume(path, k));
         }
-        return dicom::read_series_with(path, options.series.as_ref());
+        return dicom_series::read_series_with(path, options.series.as_ref());
     }
     let mut head = Vec::with_capacity(348);
     std::fs::File::open(path)

@@ -16,7 +16,7 @@ pub struct LoadOptions {
 }
 
 /// One series of a DICOM folder, by its SeriesInstanceUID or by its position in
-/// [`crate::dicom::list_series`] (sorted by UID).
+/// `dicom_series::list_series` (sorted by UID).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SeriesChoice {
     /// SeriesInstanceUID (0020,000E).
@@ -25,7 +25,7 @@ pub enum SeriesChoice {
     Index(usize),
 }
 
-/// One series of a DICOM folder, as listed by [`crate::dicom::list_series`].
+/// One series of a DICOM folder, as listed by `dicom_series::list_series`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeriesInfo {
     /// SeriesInstanceUID (0020,000E); empty when the files have none.

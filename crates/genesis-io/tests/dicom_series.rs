@@ -4,7 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use genesis_io::dicom::{Slice, encode_slice, list_series, read_series, read_series_with};
+use genesis_io::dicom::{Slice, encode_slice};
+use genesis_io::dicom_series::{list_series, read_series, read_series_with};
 use genesis_io::{IoError, LoadOptions, SeriesChoice, load, load_with};
 
 /// A fixture folder of `tests/data/dicom-series/`.

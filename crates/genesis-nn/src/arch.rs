@@ -3,11 +3,10 @@
 use std::fmt;
 use std::str::FromStr;
 
-use burn::module::Module;
 use burn::tensor::Device;
 
 use crate::head::HeadConfig;
-use crate::model::GenesisModel;
+use crate::model::{Network, materialize};
 use crate::norm::BnMode;
 use crate::semantic::{SemanticGenesis2d, SemanticGenesis3d};
 use crate::{AutoencoderConfig, UNet2dConfig, UNet3dConfig};
@@ -79,7 +78,8 @@ impl ArchSpec {
         Self { arch, base: 32, depth: 4, classes: 44, bn_mode: BnMode::Batch }
     }
 
-    /// Builds the model and hands it to `task`.
+    /// Builds the model (every parameter initialised now, in declaration order, so a seed gives
+    /// the same weights whatever uses the model first) and hands it to `task`.
     pub fn with_model<T: ModelTask>(&self, device: &Device, task: T) -> T::Output {
         let Self { base, depth, bn_mode, .. } = *self;
         let head = HeadConfig::new(0, self.classes);
@@ -87,14 +87,20 @@ impl ArchSpec {
         let unet3d = UNet3dConfig::new().with_base(base).with_bn_mode(bn_mode);
         let ae = AutoencoderConfig::new().with_base(base).with_depth(depth).with_bn_mode(bn_mode);
         match self.arch {
-            Arch::Unet3d => task.run(unet3d.init(device)),
-            Arch::Unet2d => task.run(unet2d.init(device)),
-            Arch::Autoencoder3d => task.run(ae.init3d(device)),
-            Arch::Autoencoder2d => task.run(ae.init2d(device)),
-            Arch::Semantic3d => task.run(SemanticGenesis3d::new3d(&unet3d, &head, device)),
-            Arch::Semantic2d => task.run(SemanticGenesis2d::new2d(&unet2d, &head, device)),
+            Arch::Unet3d => run(task, unet3d.init(device)),
+            Arch::Unet2d => run(task, unet2d.init(device)),
+            Arch::Autoencoder3d => run(task, ae.init3d(device)),
+            Arch::Autoencoder2d => run(task, ae.init2d(device)),
+            Arch::Semantic3d => run(task, SemanticGenesis3d::new3d(&unet3d, &head, device)),
+            Arch::Semantic2d => run(task, SemanticGenesis2d::new2d(&unet2d, &head, device)),
         }
     }
+}
+
+/// Hands `model`, its parameters initialised in declaration order, to `task`.
+fn run<T: ModelTask, M: Network<D>, const D: usize>(task: T, model: M) -> T::Output {
+    materialize(&model);
+    task.run(model)
 }
 
 /// Work to do on a model whose type is chosen at run time (see [`ArchSpec::with_model`]).
@@ -102,5 +108,5 @@ pub trait ModelTask {
     /// What the work returns.
     type Output;
     /// Does the work on `model`, a network over rank-`D` tensors.
-    fn run<M: Module + GenesisModel<D>, const D: usize>(self, model: M) -> Self::Output;
+    fn run<M: Network<D>, const D: usize>(self, model: M) -> Self::Output;
 }

@@ -5,7 +5,7 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 
 use crate::blocks::{DownTransition, OutputTransition, Spatial, UpTransition, decode, encode};
-use crate::model::GenesisModel;
+use crate::model::{GenesisModel, Network};
 use crate::norm::BnMode;
 
 /// Shape of an [`EncoderDecoder`].
@@ -96,5 +96,20 @@ impl<C: Spatial<D>, const D: usize> GenesisModel<D> for EncoderDecoder<C, D> {
 
     fn set_bn_mode(&mut self, mode: BnMode) {
         self.bn_mode = mode;
+    }
+}
+
+impl<C: Spatial<D>, const D: usize> Network<D> for EncoderDecoder<C, D>
+where
+    EncoderDecoder<C, D>: Module + burn::module::ModuleDisplay,
+    DownTransition<C>: Module,
+{
+    fn freeze_encoder(mut self) -> Self {
+        self.down = self.down.into_iter().map(Module::no_grad).collect();
+        self
+    }
+
+    fn with_output_of(self, other: Self) -> Self {
+        Self { out_tr: other.out_tr, ..self }
     }
 }

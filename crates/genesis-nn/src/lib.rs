@@ -16,6 +16,7 @@ pub mod encdec;
 #[cfg(feature = "cpu")]
 pub mod flex_kernels;
 pub mod head;
+pub mod host;
 pub mod loss;
 #[cfg(feature = "cpu")]
 pub mod max_pool;
@@ -35,7 +36,7 @@ pub mod weights;
 pub use arch::{Arch, ArchSpec, ModelTask};
 pub use autoencoder::{Autoencoder2d, Autoencoder3d, AutoencoderConfig};
 pub use head::{Head, HeadConfig, HeadKind};
-pub use model::{GenesisModel, InputError, trainable_params};
+pub use model::{GenesisModel, InputError, Network, materialize, trainable_params};
 pub use norm::BnMode;
 pub use semantic::{SemanticGenesis, SemanticGenesis2d, SemanticGenesis3d, SemanticOutput};
 pub use unet2d::{UNet2d, UNet2dConfig};

@@ -1,6 +1,6 @@
 //! The contract every Genesis network follows, and input-shape checks.
 
-use burn::module::Module;
+use burn::module::{Module, ModuleDisplay, ModuleVisitor, Param};
 use burn::store::ModuleSnapshot;
 use burn::tensor::Tensor;
 
@@ -101,6 +101,11 @@ pub trait GenesisModel<const D: usize> {
         None
     }
 
+    /// The restoration and, for models with a head, the class logits, from one pass.
+    fn outputs(&self, x: Tensor<D>) -> (Tensor<D>, Option<Tensor<2>>) {
+        (self.forward(x), None)
+    }
+
     /// Checks an input's dims before a pass.
     fn check_input(&self, dims: &[usize]) -> Result<(), InputError> {
         if dims.len() != D {
@@ -108,4 +113,28 @@ pub trait GenesisModel<const D: usize> {
         }
         check_input(dims, self.in_channels(), self.poolings())
     }
+}
+
+/// A Genesis network as the training engine handles it: a burn module with the uniform
+/// interface, whose encoder can be frozen and whose output layer can be swapped (fine-tuning
+/// starts pretrained weights with a fresh output layer).
+pub trait Network<const D: usize>: Module + ModuleDisplay + GenesisModel<D> {
+    /// Stops gradients into the encoder levels (their weights stay as they are).
+    fn freeze_encoder(self) -> Self;
+    /// This network with the output layer of `other`.
+    fn with_output_of(self, other: Self) -> Self;
+}
+
+/// Initialises every parameter of `model` now, in declaration order. burn initialises
+/// parameters lazily on first use, so without this the order of the random draws — hence the
+/// initial weights of a seeded run — would depend on what touches the model first (a forward
+/// pass visits the decoder levels in reverse; a validation copy visits them in order).
+pub fn materialize<M: Module>(model: &M) {
+    struct Touch;
+    impl ModuleVisitor for Touch {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let _ = param.val();
+        }
+    }
+    model.visit(&mut Touch);
 }

@@ -7,7 +7,7 @@ use burn::tensor::{Device, Tensor};
 
 use crate::blocks::Spatial;
 use crate::head::{Head, HeadConfig};
-use crate::model::GenesisModel;
+use crate::model::{GenesisModel, Network};
 use crate::norm::BnMode;
 use crate::unet2d::{UNet2d, UNet2dConfig};
 use crate::unet3d::{UNet3d, UNet3dConfig};
@@ -89,7 +89,25 @@ impl<M: GenesisModel<D>, C: Spatial<D>, const D: usize> GenesisModel<D> for Sema
         self.unet.set_bn_mode(mode);
     }
 
+    fn outputs(&self, x: Tensor<D>) -> (Tensor<D>, Option<Tensor<2>>) {
+        let out = self.forward_all(x);
+        (out.restoration, Some(out.logits))
+    }
+
     fn classify(&self, x: Tensor<D>) -> Option<Tensor<2>> {
         Some(self.head.forward(self.unet.features(x), self.unet.bn_mode()))
+    }
+}
+
+impl<M: Network<D>, C: Spatial<D>, const D: usize> Network<D> for SemanticGenesis<M, C>
+where
+    SemanticGenesis<M, C>: Module + burn::module::ModuleDisplay,
+{
+    fn freeze_encoder(self) -> Self {
+        Self { unet: self.unet.freeze_encoder(), ..self }
+    }
+
+    fn with_output_of(self, other: Self) -> Self {
+        Self { unet: self.unet.with_output_of(other.unet), ..self }
     }
 }

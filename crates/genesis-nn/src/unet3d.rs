@@ -6,7 +6,7 @@ use burn::nn::conv::Conv3d;
 use burn::tensor::{Device, Tensor};
 
 use crate::blocks::{DownTransition, OutputTransition, UpTransition, decode, encode};
-use crate::model::GenesisModel;
+use crate::model::{GenesisModel, Network};
 use crate::norm::BnMode;
 
 /// Configuration of [`UNet3d`]; the defaults give the released 19,073,665-parameter model.
@@ -113,5 +113,19 @@ impl GenesisModel<5> for UNet3d {
 
     fn set_bn_mode(&mut self, mode: BnMode) {
         self.bn_mode = mode;
+    }
+}
+
+impl Network<5> for UNet3d {
+    fn freeze_encoder(mut self) -> Self {
+        self.down_tr64 = self.down_tr64.no_grad();
+        self.down_tr128 = self.down_tr128.no_grad();
+        self.down_tr256 = self.down_tr256.no_grad();
+        self.down_tr512 = self.down_tr512.no_grad();
+        self
+    }
+
+    fn with_output_of(self, other: Self) -> Self {
+        Self { out_tr: other.out_tr, ..self }
     }
 }

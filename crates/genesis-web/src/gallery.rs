@@ -1,27 +1,18 @@
 //! The transforms gallery: the image, each transform alone and pipeline samples.
 
-use genesis_core::Volume;
-use genesis_core::pipeline::{Applied, Pipeline, Preset, Quirks};
-use genesis_core::showcase::{apply_alone, describe, transforms_alone};
+use genesis_core::Preset;
+use genesis_core::showcase::{Shown, gallery, rgba};
 use wasm_bindgen::prelude::*;
 
-use crate::image::{GrayImage, rgba};
+use crate::image::GrayImage;
 
 /// Pipeline samples shown under the single transforms.
 const PIPELINE_SAMPLES: u64 = 4;
 
-/// One tile of the gallery.
-struct Tile {
-    kind: &'static str,
-    title: String,
-    params: String,
-    image: Volume,
-}
-
 /// The tiles of one gallery draw; read by index from JS.
 #[wasm_bindgen]
 pub struct Gallery {
-    tiles: Vec<Tile>,
+    tiles: Vec<Shown>,
     width: usize,
     height: usize,
 }
@@ -31,51 +22,9 @@ pub struct Gallery {
 #[wasm_bindgen(js_name = transformGallery)]
 pub fn transform_gallery(image: &GrayImage, preset: &str, seed: u64) -> Result<Gallery, JsError> {
     let preset: Preset = preset.parse().map_err(|e: String| JsError::new(&e))?;
-    let original = image.volume();
-    let mut tiles = vec![Tile {
-        kind: "original",
-        title: "Original".into(),
-        params: String::new(),
-        image: original.clone(),
-    }];
-    for step in transforms_alone(preset, seed, original.shape()) {
-        if matches!(step, Applied::Flip(_)) {
-            continue; // flips are augmentation, not one of the four transforms
-        }
-        if matches!(step, Applied::Elastic(_)) && preset == Preset::ModelsGenesis {
-            continue;
-        }
-        tiles.push(Tile {
-            kind: step.name(),
-            title: title(step.name()).into(),
-            params: describe(&step),
-            image: apply_alone(original, &step)?,
-        });
-    }
-    let pipeline = Pipeline::preset(preset, &Quirks::default());
-    for index in 0..PIPELINE_SAMPLES {
-        let sample = pipeline.generate_seeded(seed, 0, index, original)?;
-        let names: Vec<&str> = sample.applied.iter().map(Applied::name).collect();
-        tiles.push(Tile {
-            kind: "pipeline",
-            title: format!("{preset} sample {}", index + 1),
-            params: if names.is_empty() { "identity".into() } else { names.join(" → ") },
-            image: sample.input,
-        });
-    }
-    let [height, width, _] = original.shape();
+    let tiles = gallery(image.volume(), preset, seed, PIPELINE_SAMPLES)?;
+    let [height, width, _] = image.volume().shape();
     Ok(Gallery { tiles, width, height })
-}
-
-fn title(name: &str) -> &'static str {
-    match name {
-        "bezier" => "Non-linear intensity (Bezier)",
-        "shuffle" => "Local pixel shuffling",
-        "inpaint" => "In-painting",
-        "outpaint" => "Out-painting",
-        "elastic" => "Elastic warp",
-        _ => "Flip",
-    }
 }
 
 #[wasm_bindgen]

@@ -3,6 +3,7 @@
 use genesis_core::Volume;
 use genesis_core::phantom::{PhantomConfig, chest_xray};
 use genesis_core::resize::{Filter, resize};
+use genesis_core::showcase::rgba;
 use genesis_io::Conventions;
 use wasm_bindgen::prelude::*;
 
@@ -92,17 +93,4 @@ impl GrayImage {
     pub fn volume(&self) -> &Volume {
         &self.volume
     }
-}
-
-/// RGBA bytes (grey, opaque) of a 2D volume, values clamped to [0, 1], written into one
-/// pre-sized buffer.
-pub fn rgba(volume: &Volume) -> Vec<u8> {
-    let mut bytes = vec![255u8; 4 * volume.data().len()];
-    for (pixel, &v) in bytes.chunks_exact_mut(4).zip(volume.data()) {
-        // Rounds half up like `round()` on these non-negative values, without the software
-        // `roundf` call `round()` compiles to in wasm32.
-        let g = (v.clamp(0.0, 1.0) * 255.0 + 0.5) as u8;
-        pixel[..3].fill(g);
-    }
-    bytes
 }

@@ -5,7 +5,8 @@
 //! tensor read is asynchronous so the same code runs on WebGPU, where synchronous reads are
 //! not allowed.
 
-use burn::tensor::{Device, Tensor, TensorData, module::conv2d, ops::ConvOptions};
+use burn::tensor::{Device, Tensor, module::conv2d, ops::ConvOptions};
+use genesis_nn::host::{ReadError, read_async, upload};
 use wasm_bindgen::prelude::*;
 
 mod backend;
@@ -20,7 +21,7 @@ pub use gallery::{Gallery, transform_gallery};
 pub use image::GrayImage;
 pub use model::Triptych;
 pub use restorer::Restorer;
-pub use trainer::Trainer;
+pub use trainer::{Trainer, recipe};
 
 /// Runs when the module is instantiated (wasm-bindgen calls it before any other export).
 #[cfg(target_family = "wasm")]
@@ -79,7 +80,7 @@ impl Engine {
     /// sum of a 3×3 window (known in closed form, which the page and tests check).
     #[wasm_bindgen(js_name = convDemo)]
     pub async fn conv_demo(&self) -> Result<Vec<f32>, JsError> {
-        conv_demo(self.backend.device()).await.map_err(|e| JsError::new(&e))
+        Ok(conv_demo(self.backend.device()).await?)
     }
 }
 
@@ -96,44 +97,8 @@ pub fn conv_demo_expected() -> Vec<f32> {
     out
 }
 
-async fn conv_demo(device: &Device) -> Result<Vec<f32>, String> {
-    let input: Vec<f32> = (0..25).map(|v| v as f32).collect();
-    let x = Tensor::<4>::from_data(TensorData::new(input, [1, 1, 5, 5]), device);
+async fn conv_demo(device: &Device) -> Result<Vec<f32>, ReadError> {
+    let x = upload::<4>((0..25).map(|v| v as f32).collect(), 1, [5, 5, 1], device);
     let w = Tensor::<4>::ones([1, 1, 3, 3], device);
-    let y = conv2d(x, w, None, ConvOptions::new([1, 1], [0, 0], [1, 1], 1));
-    let data =
-        y.into_data_async().await.map_err(|e| format!("reading the result failed: {e:?}"))?;
-    data.try_to_vec::<f32>().map_err(|e| format!("unexpected result type: {e:?}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::pin::pin;
-    use std::task::{Context, Poll, Waker};
-
-    /// Polls a future that completes without waiting (Flex reads are immediate) to the end.
-    fn run_now<F: std::future::Future>(future: F) -> F::Output {
-        let mut future = pin!(future);
-        let mut cx = Context::from_waker(Waker::noop());
-        loop {
-            if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-                return out;
-            }
-        }
-    }
-
-    #[test]
-    fn conv_demo_on_flex_matches_closed_form() {
-        let got = run_now(conv_demo(&Device::flex())).unwrap();
-        assert_eq!(got, conv_demo_expected());
-        assert_eq!(got[0], 54.0);
-    }
-
-    #[test]
-    fn forced_webgpu_natively_falls_back_to_flex_with_notice() {
-        let backend = run_now(Backend::init(BackendPreference::WebGpu));
-        assert_eq!(backend.label(), "CPU (Flex)");
-        assert!(backend.notice().is_some());
-    }
+    read_async(conv2d(x, w, None, ConvOptions::new([1, 1], [0, 0], [1, 1], 1))).await
 }

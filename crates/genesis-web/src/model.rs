@@ -1,37 +1,34 @@
 //! The small 2D U-Net the page trains and runs, and how images become its tensors.
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 use genesis_core::Volume;
+use genesis_nn::host::read_async;
 use genesis_nn::{UNet2d, UNet2dConfig};
 use wasm_bindgen::prelude::*;
 
-use crate::image::rgba;
+use genesis_core::showcase::rgba;
 
 /// Width of the first block of the page's U-Net.
 pub const BASE: usize = 8;
 /// Encoder levels of the page's U-Net (2 poolings: inputs divisible by 4).
 pub const DEPTH: usize = 3;
 
-/// The page's U-Net (also what `genesis pretrain --unet-base 8 --unet-depth 3` trains).
+/// The page's U-Net (what `genesis pretrain` trains with `base = 8`, `levels = 3`).
 pub fn web_unet(device: &Device) -> UNet2d {
     UNet2dConfig::new().with_base(BASE).with_depth(DEPTH).init(device)
 }
 
-/// Stacks equally sized 2D volumes into a `[N, 1, H, W]` tensor.
-pub fn batch_tensor(images: &[&Volume], device: &Device) -> Tensor<4> {
-    let [h, w, _] = images[0].shape();
-    let data: Vec<f32> = images.iter().flat_map(|v| v.data().iter().copied()).collect();
-    Tensor::from_data(TensorData::new(data, [images.len(), 1, h, w]), device)
+/// Reads the first image of a `[N, 1, H, W]` tensor back into a volume (asynchronously, so it
+/// works on WebGPU).
+pub async fn read_image(tensor: Tensor<4>) -> Result<Volume, JsError> {
+    let [_, _, h, w] = tensor.dims();
+    let pixels = read_async(tensor.narrow(0, 0, 1)).await?;
+    Ok(Volume::image(h, w, pixels)?)
 }
 
-/// Reads image `index` of a `[N, 1, H, W]` tensor back into a volume (asynchronously, so it
-/// works on WebGPU).
-pub async fn read_image(tensor: Tensor<4>, index: usize) -> Result<Volume, JsError> {
-    let [_, _, h, w] = tensor.dims();
-    let one = tensor.narrow(0, index, 1);
-    let data = one.into_data_async().await.map_err(|e| JsError::new(&format!("{e:?}")))?;
-    let pixels = data.try_to_vec::<f32>().map_err(|e| JsError::new(&format!("{e:?}")))?;
-    Ok(Volume::image(h, w, pixels)?)
+/// An engine error as a JavaScript error, with its whole chain of causes.
+pub fn js(error: anyhow::Error) -> JsError {
+    JsError::new(&format!("{error:#}"))
 }
 
 /// Three images shown side by side (damaged input, restoration, original) with the

@@ -2,12 +2,13 @@
 
 use burn::tensor::Device;
 use genesis_core::pipeline::{Applied, Pipeline, Preset, Quirks};
+use genesis_nn::host::{read_async, upload_volumes};
 use genesis_nn::{GenesisModel, UNet2d, weights};
 use wasm_bindgen::prelude::*;
 
 use crate::backend::{Backend, BackendPreference};
 use crate::image::GrayImage;
-use crate::model::{Triptych, batch_tensor, read_image, web_unet};
+use crate::model::{Triptych, read_image, web_unet};
 
 /// A pretrained U-Net ready for inference.
 #[wasm_bindgen]
@@ -48,27 +49,16 @@ impl Restorer {
             index += 1;
         }
         self.model.check_input(&[1, 1, image.height(), image.width()])?;
-        let input = batch_tensor(&[&sample.input], &self.device);
+        let input = upload_volumes(&[&sample.input], &self.device);
         let output = self.model.forward(input);
         let names: Vec<&str> = sample.applied.iter().map(Applied::name).collect();
-        Ok(Triptych::new(
-            sample.input,
-            read_image(output, 0).await?,
-            sample.target,
-            names.join(" → "),
-        ))
+        Ok(Triptych::new(sample.input, read_image(output).await?, sample.target, names.join(" → ")))
     }
 
     /// The pooled bottleneck features of `image`.
     pub async fn embed(&self, image: &GrayImage) -> Result<Vec<f32>, JsError> {
         self.model.check_input(&[1, 1, image.height(), image.width()])?;
-        let input = batch_tensor(&[image.volume()], &self.device);
-        let data = self
-            .model
-            .embed(input)
-            .into_data_async()
-            .await
-            .map_err(|e| JsError::new(&format!("{e:?}")))?;
-        data.try_to_vec::<f32>().map_err(|e| JsError::new(&format!("{e:?}")))
+        let input = upload_volumes(&[image.volume()], &self.device);
+        Ok(read_async(self.model.embed(input)).await?)
     }
 }

@@ -1,51 +1,45 @@
-//! Small-scale 2D self-restoration training on the visitor's images (run it in a worker).
+//! Small-scale 2D self-restoration training on the visitor's images (run it in a worker): glue
+//! over genesis-train's [`Session`], so the page trains with the very code of `genesis
+//! pretrain`.
 
-use burn::module::Module;
-use burn::optim::{AdamConfig, ModuleOptimizer};
-use burn::tensor::{Device, Tensor};
-use genesis_core::Volume;
-use genesis_core::pipeline::{Applied, Pipeline, Preset, Quirks};
-use genesis_core::rng::{RngExt, stream};
-use genesis_nn::step::restoration_step;
-use genesis_nn::{GenesisModel, UNet2d, weights};
+use burn::tensor::Tensor;
+use genesis_core::{Applied, Preset, Volume};
+use genesis_nn::UNet2d;
+use genesis_nn::host::read_async;
+use genesis_train::recipe::{Dim, Method, Optimizer, RunConfig};
+use genesis_train::schedule::LrSchedule;
+use genesis_train::session::Session;
 use wasm_bindgen::prelude::*;
 
 use crate::backend::{Backend, BackendPreference};
-use crate::model::{Triptych, batch_tensor, read_image, web_unet};
+use crate::model::{BASE, DEPTH, Triptych, js, read_image};
 
 /// Side of the training crops.
 pub const CROP: usize = 64;
-/// Crops per step.
-pub const BATCH: usize = 4;
-/// Adam learning rate (the Semantic Genesis recipe, spec §6.3).
-const LEARNING_RATE: f64 = 1e-3;
-/// Most images kept for training.
-const MAX_IMAGES: usize = 16;
 
-/// A U-Net, its optimiser and the images it learns to restore.
+/// The page's recipe: 2-D restoration of 64×64 crops damaged by the Models Genesis pipeline,
+/// batches of 4, Adam at 1e-3 (spec §6.3), the page's small U-Net. `genesis pretrain` with
+/// these keys and the same images trains identically.
+pub fn recipe(seed: u64) -> RunConfig {
+    RunConfig {
+        seed,
+        batch: 4,
+        size: CROP,
+        base: BASE,
+        levels: DEPTH,
+        pipeline: Preset::ModelsGenesis,
+        optimizer: Optimizer::Adam,
+        lr: 1e-3,
+        lr_schedule: LrSchedule::Constant,
+        ..RunConfig::preset(Method::Restoration, Dim::D2)
+    }
+}
+
+/// A U-Net in training on the images the visitor added.
 #[wasm_bindgen]
 pub struct Trainer {
     backend: Backend,
-    device: Device,
-    model: UNet2d,
-    optim: ModuleOptimizer,
-    pipeline: Pipeline,
-    images: Vec<Volume>,
-    seed: u64,
-    step: u64,
-}
-
-/// A random `CROP`×`CROP` crop of `image` (the whole image, resized, when it is smaller).
-fn random_crop(image: &Volume, seed: u64, step: u64, slot: u64) -> Result<Volume, JsError> {
-    let [h, w, _] = image.shape();
-    let mut rng = stream(seed, "web-crop", &[step, slot]);
-    if h < CROP || w < CROP {
-        let shape = [CROP, CROP, 1];
-        return Ok(genesis_core::resize::resize(image, shape, genesis_core::resize::Filter::Area)?);
-    }
-    let (top, left) = (rng.random_range(0..=h - CROP), rng.random_range(0..=w - CROP));
-    let pixels = (0..CROP * CROP).map(|i| image.get(top + i / CROP, left + i % CROP, 0)).collect();
-    Ok(Volume::image(CROP, CROP, pixels)?)
+    session: Session<UNet2d>,
 }
 
 #[wasm_bindgen]
@@ -54,18 +48,8 @@ impl Trainer {
     pub async fn create(preference: &str, seed: u64) -> Result<Trainer, JsError> {
         let preference = BackendPreference::parse(preference).map_err(|e| JsError::new(&e))?;
         let backend = Backend::init(preference).await;
-        let device = backend.device().clone().autodiff();
-        device.seed(seed);
-        Ok(Trainer {
-            model: web_unet(&device),
-            optim: AdamConfig::new().init(),
-            pipeline: Pipeline::preset(Preset::ModelsGenesis, &Quirks::default()),
-            backend,
-            device,
-            images: Vec::new(),
-            seed,
-            step: 0,
-        })
+        let session = Session::unet2d(recipe(seed), backend.device()).map_err(js)?;
+        Ok(Trainer { backend, session })
     }
 
     /// The backend label (`WebGPU: <adapter>` or `CPU (Flex)`).
@@ -83,7 +67,7 @@ impl Trainer {
     /// Steps taken since creation or the last reset.
     #[wasm_bindgen(getter)]
     pub fn step(&self) -> u64 {
-        self.step
+        self.session.steps() as u64
     }
 
     /// Adds a `height`×`width` image (row-major pixels in [0, 1]) to the training set; the
@@ -95,91 +79,47 @@ impl Trainer {
         height: usize,
         pixels: Vec<f32>,
     ) -> Result<(), JsError> {
-        let image = Volume::image(height, width, pixels)?;
-        image.check_finite()?;
-        if self.images.len() == MAX_IMAGES {
-            self.images.remove(0);
-        }
-        self.images.push(image);
-        Ok(())
+        self.session.add_image(Volume::image(height, width, pixels)?).map_err(js)
     }
 
     /// Takes `steps` optimisation steps and returns the loss of each (read once at the end).
     pub async fn train(&mut self, steps: u32) -> Result<Vec<f32>, JsError> {
-        if self.images.is_empty() {
-            return Err(JsError::new("add an image before training"));
-        }
         let mut losses = Vec::with_capacity(steps as usize);
         for _ in 0..steps {
-            let (input, target, _) = self.batch(self.step)?;
-            let model = self.model.clone();
-            let (model, loss) =
-                restoration_step(model, &mut self.optim, LEARNING_RATE, input, target);
-            self.model = model;
-            losses.push(loss);
-            self.step += 1;
+            losses.push(self.session.step().map_err(js)?);
         }
-        let all = Tensor::cat(losses, 0);
-        let data = all.into_data_async().await.map_err(|e| JsError::new(&format!("{e:?}")))?;
-        data.try_to_vec::<f32>().map_err(|e| JsError::new(&format!("{e:?}")))
+        if losses.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(read_async(Tensor::cat(losses, 0)).await?)
     }
 
     /// The current model on a fixed held-out crop: damaged input | restoration | original.
     pub async fn preview(&self) -> Result<Triptych, JsError> {
-        let (input, target, applied) = self.batch(u64::MAX)?;
-        let model = self.model.valid();
-        let output = model.forward(input.clone().without_autodiff());
-        let names: Vec<&str> = applied.iter().map(Applied::name).collect();
+        let preview = self.session.preview(0).map_err(js)?;
+        let names: Vec<&str> = preview.sample.applied.iter().map(Applied::name).collect();
         Ok(Triptych::new(
-            read_image(input.without_autodiff(), 0).await?,
-            read_image(output, 0).await?,
-            read_image(target.without_autodiff(), 0).await?,
+            preview.sample.input,
+            read_image(preview.restored).await?,
+            preview.sample.target,
             names.join(" → "),
         ))
     }
 
     /// The model's weights as Burnpack (`.bpk`) bytes.
     pub async fn weights(&self) -> Result<Vec<u8>, JsError> {
-        Ok(weights::to_burnpack(&self.model)?)
+        self.session.weights().map_err(js)
     }
 
     /// Replaces the model's weights with Burnpack bytes saved by [`Trainer::weights`] or by
     /// `genesis pretrain` with the same architecture.
     #[wasm_bindgen(js_name = loadWeights)]
     pub fn load_weights(&mut self, bytes: Vec<u8>) -> Result<(), JsError> {
-        let (model, _report) = weights::from_burnpack(web_unet(&self.device), bytes, false)?;
-        self.model = model;
-        self.optim = AdamConfig::new().init();
-        Ok(())
+        self.session.load_weights(bytes).map(drop).map_err(js)
     }
 
     /// A fresh model and optimiser; the images are kept.
     pub fn reset(&mut self) {
-        self.model = web_unet(&self.device);
-        self.optim = AdamConfig::new().init();
-        self.step = 0;
-    }
-}
-
-impl Trainer {
-    /// The batch of `step`: crops of the images, damaged by the Models Genesis pipeline.
-    fn batch(&self, step: u64) -> Result<(Tensor<4>, Tensor<4>, Vec<Applied>), JsError> {
-        let mut inputs = Vec::with_capacity(BATCH);
-        let mut targets = Vec::with_capacity(BATCH);
-        let mut first_applied = Vec::new();
-        for slot in 0..BATCH as u64 {
-            let pick =
-                stream(self.seed, "web-image", &[step, slot]).random_range(0..self.images.len());
-            let crop = random_crop(&self.images[pick], self.seed, step, slot)?;
-            let sample = self.pipeline.generate_seeded(self.seed, step, slot, &crop)?;
-            if slot == 0 {
-                first_applied = sample.applied.clone();
-            }
-            inputs.push(sample.input);
-            targets.push(sample.target);
-        }
-        let input = batch_tensor(&inputs.iter().collect::<Vec<_>>(), &self.device);
-        let target = batch_tensor(&targets.iter().collect::<Vec<_>>(), &self.device);
-        Ok((input, target, first_applied))
+        self.session.reset();
     }
 }

@@ -1,10 +1,10 @@
 //! Losses and the training step.
 
-use burn::optim::{AdamConfig, SgdConfig};
+use burn::optim::AdamConfig;
 use burn::tensor::{Int, Tensor};
+use genesis_nn::UNet2dConfig;
 use genesis_nn::loss::{cross_entropy, dice, mse};
-use genesis_nn::step::{restoration_step, semantic_step};
-use genesis_nn::{HeadConfig, SemanticGenesis2d, UNet2dConfig};
+use genesis_nn::step::restoration_step;
 
 use super::common::{device, random, tensor, values};
 
@@ -36,19 +36,4 @@ fn small_unet2d_learns_a_fixed_batch() {
         losses.push(values(&loss)[0]);
     }
     assert!(losses[7] < 0.7 * losses[0], "loss did not fall: {losses:?}");
-}
-
-#[test]
-fn semantic_step_runs_with_sgd() {
-    let dev = device(10).autodiff();
-    let model = SemanticGenesis2d::new2d(
-        &UNet2dConfig::new().with_base(2).with_depth(2),
-        &HeadConfig::new(0, 3),
-        &dev,
-    );
-    let mut optim = SgdConfig::new().init();
-    let x = random([2, 1, 8, 8], &dev);
-    let labels = Tensor::<1, Int>::from_ints([0, 2], &dev);
-    let (_, loss) = semantic_step(model, &mut optim, 0.1, (x.clone(), x, labels), 0.01);
-    assert!(values(&loss)[0].is_finite());
 }

@@ -1,0 +1,383 @@
+//! Downstream data: labelled folders (docs/finetuning.md) or the synthetic lung-nodule
+//! benchmark on phantom radiographs, split into train / validation / test, and batches.
+//!
+//! **Phantom benchmark.** Each phantom patient is rendered at `2.5 × size` pixels (the scale
+//! `genesis pretrain` crops its phantoms at) and gives two `size × size` windows, one over each
+//! lung, where the generator places nodules. Classification: does the window hold any nodule
+//! pixel? Segmentation: the nodule mask of the window. Patients are drawn from indices far
+//! above those pretraining renders, so no test patient was seen in pretraining.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use genesis_core::Volume;
+use genesis_core::patches::crop;
+use genesis_core::phantom::{PhantomConfig, chest_xray, xray_nodule_mask};
+use genesis_core::resize::{Filter, resize};
+use genesis_core::rng::{GenesisRng, RngExt, stream};
+use genesis_core::transforms::draw::Shuffler;
+use genesis_core::transforms::{Apply, FlipAxis, FlipParams};
+
+use crate::recipe::{Dim, FinetuneConfig, Task};
+
+/// First phantom patient index of the benchmark (pretraining renders indices from 0).
+const PHANTOM_FIRST_PATIENT: u64 = 1 << 20;
+/// Window centres as fractions of the rendered radiograph: (row, column) over each lung.
+const LUNG_WINDOWS: [(f64, f64); 2] = [(0.40, 0.36), (0.40, 0.64)];
+
+/// One labelled image.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    /// The image, resized to the configured shape, intensities in [0, 1].
+    pub image: Volume,
+    /// Class (classification; 0 for segmentation).
+    pub label: usize,
+    /// Binary mask, same shape (segmentation).
+    pub mask: Option<Volume>,
+    /// Images of one group (a phantom patient) always land in the same split.
+    pub group: u64,
+}
+
+/// The data of a run, split.
+#[derive(Debug)]
+pub struct Splits {
+    /// The labelled training subset.
+    pub train: Vec<Sample>,
+    /// Validation images: early stopping and the best epoch.
+    pub val: Vec<Sample>,
+    /// Held-out test images: the reported metrics.
+    pub test: Vec<Sample>,
+    /// Number of classes (1 for segmentation).
+    pub classes: usize,
+}
+
+/// Loads or renders the data of `cfg` and splits it.
+pub fn open(cfg: &FinetuneConfig) -> anyhow::Result<Splits> {
+    let samples = if cfg.data == "phantom" {
+        if cfg.dim == Dim::D3 {
+            bail!(
+                "the phantom benchmark is 2-D; fine-tune 3-D models on a folder (--data DIR, see docs/finetuning.md)"
+            );
+        }
+        phantom(cfg)?
+    } else {
+        let dir = Path::new(&cfg.data);
+        if !dir.is_dir() {
+            bail!("--data {}: no such folder (or use --data phantom)", dir.display());
+        }
+        match cfg.task {
+            Task::Classify => classification_folder(dir, cfg)?,
+            Task::Segment => segmentation_folder(dir, cfg)?,
+        }
+    };
+    let classes = match cfg.task {
+        Task::Segment => 1,
+        Task::Classify => {
+            let classes = samples.iter().map(|s| s.label + 1).max().unwrap_or(0);
+            let present = (0..classes).filter(|k| samples.iter().any(|s| s.label == *k)).count();
+            if present < 2 {
+                bail!(
+                    "{}: every image has the same label; classification needs at least two classes",
+                    cfg.data
+                );
+            }
+            classes
+        }
+    };
+    split(samples, cfg, classes)
+}
+
+/// Splits `samples` by group into test, validation and training (fixed by `split_seed`),
+/// then draws the labelled training subset (by `seed`).
+fn split(samples: Vec<Sample>, cfg: &FinetuneConfig, classes: usize) -> anyhow::Result<Splits> {
+    let mut groups: Vec<u64> = samples.iter().map(|s| s.group).collect();
+    groups.sort_unstable();
+    groups.dedup();
+    if groups.len() < 3 {
+        bail!(
+            "{}: {} image(s) (groups); a train / validation / test split needs at least 3 (better dozens)",
+            cfg.data,
+            groups.len()
+        );
+    }
+    Shuffler::new(groups.len())
+        .shuffle(&mut stream(cfg.split_seed, "finetune-split", &[]), &mut groups);
+    let count = |f: f64| ((groups.len() as f64 * f).round() as usize).max(1);
+    let (n_test, n_val) = (count(cfg.test_fraction), count(cfg.val_fraction));
+    if n_test + n_val >= groups.len() {
+        bail!("{}: too few images to hold out a test and a validation split", cfg.data);
+    }
+    let part = |g: u64| {
+        let i = groups.iter().position(|&x| x == g).unwrap_or(0);
+        usize::from(i >= n_test) + usize::from(i >= n_test + n_val)
+    };
+    let (mut test, mut val, mut pool) = (Vec::new(), Vec::new(), Vec::new());
+    for s in samples {
+        match part(s.group) {
+            0 => test.push(s),
+            1 => val.push(s),
+            _ => pool.push(s),
+        }
+    }
+    let train = budget(pool, cfg, classes);
+    Ok(Splits { train, val, test, classes })
+}
+
+/// The labelled subset: `cfg.labels` samples of the training split in a seeded order, one of
+/// each class first so that a small budget still sees every class (all when `labels` is 0).
+fn budget(mut pool: Vec<Sample>, cfg: &FinetuneConfig, classes: usize) -> Vec<Sample> {
+    Shuffler::new(pool.len()).shuffle(&mut stream(cfg.seed, "finetune-labels", &[]), &mut pool);
+    if cfg.labels == 0 || cfg.labels >= pool.len() {
+        return pool;
+    }
+    if cfg.task == Task::Classify {
+        let firsts: Vec<usize> =
+            (0..classes).filter_map(|k| pool.iter().position(|s| s.label == k)).collect();
+        let mut order: Vec<usize> = firsts.clone();
+        order.extend((0..pool.len()).filter(|i| !firsts.contains(i)));
+        let mut slots: Vec<Option<Sample>> = pool.into_iter().map(Some).collect();
+        return order.into_iter().take(cfg.labels).filter_map(|i| slots[i].take()).collect();
+    }
+    pool.truncate(cfg.labels);
+    pool
+}
+
+/// The phantom benchmark: two lung windows per patient, with nodule masks.
+fn phantom(cfg: &FinetuneConfig) -> anyhow::Result<Vec<Sample>> {
+    let size = cfg.size;
+    let render = size * 5 / 2;
+    let pc = PhantomConfig { size_2d: render, ..PhantomConfig::default() };
+    let mut samples = Vec::with_capacity(2 * cfg.patients);
+    for p in 0..cfg.patients as u64 {
+        let phantom = chest_xray(cfg.split_seed, PHANTOM_FIRST_PATIENT + p, &pc)?;
+        let mask = xray_nodule_mask(&phantom.anatomy, render)?;
+        for (row, col) in LUNG_WINDOWS {
+            let corner = |f: f64| ((f * render as f64) as usize).saturating_sub(size / 2);
+            let corner = [corner(row), corner(col), 0];
+            let cut = |v: &Volume| crop(v, corner, [size, size, 1]).context("window outside");
+            let (image, mask) = (cut(&phantom.volume)?, cut(&mask)?);
+            let label = usize::from(mask.data().iter().any(|&m| m > 0.5));
+            let mask = (cfg.task == Task::Segment).then_some(mask);
+            samples.push(Sample { image, label, mask, group: p });
+        }
+    }
+    Ok(samples)
+}
+
+/// Reads an image and resizes it to the configured shape, refusing a 2-D/3-D mismatch.
+fn image(path: &Path, cfg: &FinetuneConfig) -> anyhow::Result<Volume> {
+    let v = genesis_io::load_normalized(path)?;
+    check_dim(path, &v, cfg)?;
+    Ok(resize(&v, cfg.sample_shape(), Filter::Linear)?)
+}
+
+fn check_dim(path: &Path, v: &Volume, cfg: &FinetuneConfig) -> anyhow::Result<()> {
+    match (cfg.dim, v.is_2d()) {
+        (Dim::D2, false) => bail!(
+            "{}: a volume {:?}, but this run is 2-D; pass --dim 3d with --init scratch or 3-D weights",
+            path.display(),
+            v.shape()
+        ),
+        (Dim::D3, true) => {
+            bail!("{}: a 2-D image, but this run is 3-D (the weights are 3-D)", path.display())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A classification folder: `labels.csv` with a `file,label` header.
+fn classification_folder(dir: &Path, cfg: &FinetuneConfig) -> anyhow::Result<Vec<Sample>> {
+    let csv = dir.join("labels.csv");
+    if !csv.is_file() {
+        bail!(
+            "{}: no labels.csv; classification needs a `file,label` table there (segmentation: --task segment with images/ and masks/; see docs/finetuning.md)",
+            dir.display()
+        );
+    }
+    let text =
+        std::fs::read_to_string(&csv).with_context(|| format!("cannot read {}", csv.display()))?;
+    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let header = lines.next().map(|(_, l)| l.replace(' ', "").to_ascii_lowercase());
+    if header.as_deref() != Some("file,label") {
+        bail!("{}: the first line must be the header `file,label`", csv.display());
+    }
+    let mut samples = Vec::new();
+    for (n, line) in lines {
+        let at = || format!("{}:{}", csv.display(), n + 1);
+        let (file, label) = line
+            .rsplit_once(',')
+            .with_context(|| format!("{}: expected `file,label`, got `{line}`", at()))?;
+        let label: usize = label.trim().parse().with_context(|| {
+            format!("{}: the label `{}` is not a class number 0, 1, …", at(), label.trim())
+        })?;
+        let path = dir.join(file.trim());
+        if !path.is_file() {
+            bail!("{}: {} does not exist (paths are relative to {})", at(), file, dir.display());
+        }
+        let image = image(&path, cfg).with_context(at)?;
+        let group = samples.len() as u64;
+        samples.push(Sample { image, label, mask: None, group });
+    }
+    if samples.is_empty() {
+        bail!("{}: lists no images", csv.display());
+    }
+    Ok(samples)
+}
+
+/// A segmentation folder: `images/` and `masks/` with the same relative file names.
+fn segmentation_folder(dir: &Path, cfg: &FinetuneConfig) -> anyhow::Result<Vec<Sample>> {
+    let (images, masks) = (dir.join("images"), dir.join("masks"));
+    if !images.is_dir() || !masks.is_dir() {
+        bail!(
+            "{}: segmentation needs images/ and masks/ folders with equal file names (see docs/finetuning.md)",
+            dir.display()
+        );
+    }
+    let listing = genesis_io::datasets::folder::FolderDataset::open(&images, Default::default())?;
+    let mut samples = Vec::new();
+    for file in listing.files() {
+        let relative: PathBuf = file.strip_prefix(&images).unwrap_or(file).to_path_buf();
+        let mask_path = masks.join(&relative);
+        if !mask_path.is_file() {
+            bail!("{}: no mask {} for this image", file.display(), mask_path.display());
+        }
+        let raw = genesis_io::load_normalized(file)?;
+        check_dim(file, &raw, cfg)?;
+        let mask = genesis_io::load(&mask_path)?;
+        if mask.shape() != raw.shape() {
+            bail!(
+                "{}: mask shape {:?} differs from the image's {:?}",
+                mask_path.display(),
+                mask.shape(),
+                raw.shape()
+            );
+        }
+        let shape = cfg.sample_shape();
+        let binary = |v: Vec<f32>| v.into_iter().map(|m| f32::from(u8::from(m > 0.5))).collect();
+        let mask = Volume::new(mask.shape(), binary(mask.into_data()))?;
+        let mask = Volume::new(shape, binary(resize(&mask, shape, Filter::Linear)?.into_data()))?;
+        let image = resize(&raw, shape, Filter::Linear)?;
+        let group = samples.len() as u64;
+        samples.push(Sample { image, label: 0, mask: Some(mask), group });
+    }
+    Ok(samples)
+}
+
+/// One batch on the host, `[n, 1, spatial…]` in x-major order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Batch {
+    /// Samples.
+    pub n: usize,
+    /// Spatial shape of one sample.
+    pub shape: [usize; 3],
+    /// Images.
+    pub images: Vec<f32>,
+    /// Class labels.
+    pub labels: Vec<i64>,
+    /// Masks (empty for classification).
+    pub masks: Vec<f32>,
+}
+
+impl Batch {
+    /// Stacks `samples`; with `flips`, each is mirrored left–right (image and mask alike) with
+    /// probability ½.
+    pub fn new(samples: &[&Sample], mut flips: Option<&mut GenesisRng>) -> anyhow::Result<Self> {
+        let shape = samples.first().map_or([1, 1, 1], |s| s.image.shape());
+        let mut batch = Batch {
+            n: samples.len(),
+            shape,
+            images: Vec::new(),
+            labels: Vec::new(),
+            masks: Vec::new(),
+        };
+        for s in samples {
+            let flip = flips.as_deref_mut().is_some_and(|rng| rng.random_bool(0.5));
+            let params = FlipParams { flips: if flip { vec![FlipAxis::Y] } else { vec![] } };
+            let mut image = s.image.clone();
+            params.apply(&mut image)?;
+            batch.images.extend_from_slice(image.data());
+            batch.labels.push(s.label as i64);
+            if let Some(mask) = &s.mask {
+                let mut mask = mask.clone();
+                params.apply(&mut mask)?;
+                batch.masks.extend_from_slice(mask.data());
+            }
+        }
+        Ok(batch)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(task: Task) -> FinetuneConfig {
+        FinetuneConfig { patients: 24, size: 32, ..FinetuneConfig::preset(task) }
+    }
+
+    #[test]
+    fn lung_windows_hold_the_nodules() {
+        let (size, render) = (64, 160);
+        let pc = PhantomConfig { size_2d: render, ..PhantomConfig::default() };
+        let (mut inside, mut total) = (0, 0);
+        for p in 0..48 {
+            let phantom = chest_xray(0, PHANTOM_FIRST_PATIENT + p, &pc).unwrap();
+            let mask = xray_nodule_mask(&phantom.anatomy, render).unwrap();
+            for (i, _) in mask.data().iter().enumerate().filter(|(_, m)| **m > 0.5) {
+                let (r, c) = (i / render, i % render);
+                total += 1;
+                inside += usize::from(LUNG_WINDOWS.iter().any(|&(wr, wc)| {
+                    let (r0, c0) =
+                        ((wr * 160.0) as usize - size / 2, (wc * 160.0) as usize - size / 2);
+                    (r0..r0 + size).contains(&r) && (c0..c0 + size).contains(&c)
+                }));
+            }
+        }
+        assert!(total > 100 && inside as f64 >= 0.97 * total as f64, "{inside} of {total}");
+    }
+
+    #[test]
+    fn phantom_splits_are_disjoint_by_patient_and_fixed_by_the_split_seed() {
+        let c = cfg(Task::Classify);
+        let a = open(&c).unwrap();
+        assert_eq!(a.classes, 2);
+        assert_eq!(a.train.len(), c.labels.min(2 * 24 - a.val.len() - a.test.len()));
+        let groups = |s: &[Sample]| s.iter().map(|x| x.group).collect::<Vec<_>>();
+        let test = groups(&a.test);
+        assert!(groups(&a.train).iter().chain(&groups(&a.val)).all(|g| !test.contains(g)));
+        assert!(a.train.iter().any(|s| s.label == 0) && a.train.iter().any(|s| s.label == 1));
+        let b = open(&FinetuneConfig { seed: 1, ..c.clone() }).unwrap();
+        assert_eq!(test, groups(&b.test));
+        let seg = open(&cfg(Task::Segment)).unwrap();
+        assert!(seg.test.iter().all(|s| s.mask.as_ref().unwrap().shape() == [32, 32, 1]));
+    }
+
+    #[test]
+    fn bad_folders_explain_themselves() {
+        let dir = std::env::temp_dir().join(format!("genesis-ft-data-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let folder = FinetuneConfig { data: dir.display().to_string(), ..cfg(Task::Classify) };
+        let message = |c: &FinetuneConfig| format!("{:#}", open(c).unwrap_err());
+        assert!(message(&folder).contains("no labels.csv"));
+        let img = Volume::image(8, 8, vec![0.5; 64]).unwrap();
+        genesis_io::raster::write_png(&dir.join("a.png"), &img, false).unwrap();
+        std::fs::write(dir.join("labels.csv"), "file,label\na.png,1\nmissing.png,0\n").unwrap();
+        assert!(message(&folder).contains("missing.png does not exist"));
+        std::fs::write(dir.join("labels.csv"), "file,label\na.png,1\na.png,1\n").unwrap();
+        assert!(message(&folder).contains("same label"));
+        std::fs::write(dir.join("labels.csv"), "file,label\na.png,x\n").unwrap();
+        assert!(message(&folder).contains("not a class number"));
+        let seg = FinetuneConfig { task: Task::Segment, ..folder };
+        assert!(message(&seg).contains("images/ and masks/"));
+        std::fs::create_dir_all(dir.join("images")).unwrap();
+        std::fs::create_dir_all(dir.join("masks")).unwrap();
+        assert!(message(&seg).contains("no readable image"));
+        genesis_io::raster::write_png(&dir.join("images/a.png"), &img, false).unwrap();
+        assert!(message(&seg).contains("no mask"));
+        let small = Volume::image(4, 8, vec![1.0; 32]).unwrap();
+        genesis_io::raster::write_png(&dir.join("masks/a.png"), &small, false).unwrap();
+        assert!(message(&seg).contains("mask shape"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

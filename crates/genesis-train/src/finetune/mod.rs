@@ -1,0 +1,91 @@
+//! Fine-tuning: a classifier or a segmenter trained from scratch or from pretrained Genesis
+//! weights on a few labelled images, scored on a held-out test split (see
+//! docs/finetuning.md).
+
+mod data;
+mod model;
+mod train;
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+
+pub use data::{Sample, Splits, open as open_splits};
+pub use model::{Arch, Weights};
+pub use train::Report;
+
+use crate::device;
+use crate::metrics::FinetuneRecord;
+use crate::observer::Observer;
+use crate::recipe::{Dim, FinetuneConfig, write};
+use train::Trainer;
+
+/// Fine-tunes as `cfg` says into the run folder `dir`; returns the report also written there
+/// as `metrics.json`, and every epoch's record.
+pub fn run(
+    cfg: &FinetuneConfig,
+    dir: &Path,
+    obs: &mut dyn Observer,
+) -> anyhow::Result<(Report, Vec<FinetuneRecord>)> {
+    let device = device::parse(&cfg.device)?;
+    let weights = if cfg.pretrained() { Some(Weights::read(&cfg.init)?) } else { None };
+    let mut cfg = cfg.clone();
+    let arch = match &weights {
+        Some(w) => {
+            if (cfg.base, cfg.levels, cfg.dim) != (w.arch.base, w.arch.depth, w.arch.dim) {
+                obs.note(&format!(
+                    "{}: a {:?} U-Net of base {} and {} levels; using that architecture",
+                    w.path.display(),
+                    w.arch.dim,
+                    w.arch.base,
+                    w.arch.depth
+                ));
+            }
+            (cfg.base, cfg.levels, cfg.dim) = (w.arch.base, w.arch.depth, w.arch.dim);
+            w.arch
+        }
+        None => {
+            let depth = if cfg.dim == Dim::D3 { 4 } else { cfg.levels };
+            Arch { dim: cfg.dim, base: cfg.base, depth }
+        }
+    };
+    let divisor = 1usize << (arch.depth - 1);
+    let spatial = match arch.dim {
+        Dim::D2 => vec![cfg.size],
+        Dim::D3 => vec![cfg.size, cfg.depth],
+    };
+    if spatial.iter().any(|s| s % divisor != 0) {
+        bail!(
+            "size (and depth in 3d) must be multiples of {divisor} for this U-Net, got {spatial:?}"
+        );
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    write(&cfg, &dir.join("run.toml"))?;
+    let splits = data::open(&cfg)?;
+    obs.note(&format!(
+        "── genesis finetune: {} from {} on {} · {} train / {} val / {} test images ──",
+        cfg.task.name(),
+        cfg.init,
+        cfg.data,
+        splits.train.len(),
+        splits.val.len(),
+        splits.test.len()
+    ));
+    device.seed(cfg.seed);
+    let train_device = device.clone().autodiff();
+    let trainer = Trainer {
+        cfg: &cfg,
+        dir,
+        device,
+        train_device: train_device.clone(),
+        splits,
+        weights: weights.as_ref(),
+        bottleneck: arch.bottleneck(),
+        obs,
+    };
+    let (report, records) = arch.spec().with_model(&train_device, trainer)?;
+    obs.finetune_done(dir, &records, cfg.task.metric())?;
+    let json = serde_json::to_vec_pretty(&report)?;
+    genesis_io::fsutil::write_atomic(&dir.join("metrics.json"), &json)?;
+    Ok((report, records))
+}
