@@ -6,9 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::bail;
 use genesis_train::finetune::Report;
 use genesis_train::recipe::{Dim, FinetuneConfig, Task};
-use genesis_train::schedule::LrSchedule;
 
-use crate::flags::Flags;
+use crate::flags::{Flags, Knobs};
 use crate::observer::Console;
 
 /// Arguments of `genesis finetune`; with none, nodule classification on the phantom benchmark
@@ -60,18 +59,9 @@ pub struct Overrides {
     /// Learning rate.
     #[arg(long)]
     pub lr: Option<f64>,
-    /// Learning-rate schedule after warm-up: constant (default), cosine or step.
-    #[arg(long, value_enum)]
-    pub lr_schedule: Option<LrSchedule>,
-    /// Linear learning-rate warm-up over this many optimiser steps.
-    #[arg(long)]
-    pub warmup_steps: Option<usize>,
-    /// Clip the gradients' global L2 norm to this value (0 = off).
-    #[arg(long)]
-    pub clip_grad_norm: Option<f64>,
-    /// Batches accumulated per optimiser step (effective batch = batch × accumulate).
-    #[arg(long)]
-    pub accumulate: Option<usize>,
+    /// Schedule, clipping and accumulation.
+    #[command(flatten)]
+    pub knobs: Knobs,
     /// Early-stopping patience in epochs (at least 1).
     #[arg(long)]
     pub patience: Option<usize>,
@@ -87,7 +77,7 @@ impl Overrides {
     /// The flags given, as config keys.
     pub fn table(&self) -> anyhow::Result<toml::Table> {
         let freeze = self.freeze_encoder.then_some(true);
-        Ok(Flags::default()
+        let flags = Flags::default()
             .set("task", self.task.as_ref())?
             .set("init", self.init.as_ref())?
             .set("data", self.data.as_ref())?
@@ -98,14 +88,10 @@ impl Overrides {
             .set("epochs", self.epochs.as_ref())?
             .set("batch", self.batch.as_ref())?
             .set("lr", self.lr.as_ref())?
-            .set("lr-schedule", self.lr_schedule.as_ref())?
-            .set("warmup-steps", self.warmup_steps.as_ref())?
-            .set("clip-grad-norm", self.clip_grad_norm.as_ref())?
-            .set("accumulate", self.accumulate.as_ref())?
             .set("patience", self.patience.as_ref())?
             .set("size", self.size.as_ref())?
-            .set("freeze-encoder", freeze.as_ref())?
-            .0)
+            .set("freeze-encoder", freeze.as_ref())?;
+        Ok(self.knobs.add(flags)?.0)
     }
 }
 

@@ -3,9 +3,8 @@
 use std::path::PathBuf;
 
 use genesis_train::recipe::{Dim, Method, RunConfig};
-use genesis_train::schedule::LrSchedule;
 
-use crate::flags::Flags;
+use crate::flags::{Flags, Knobs};
 use crate::observer::Console;
 
 /// Arguments of `genesis pretrain`; with none, a small 2-D Semantic Genesis run on phantoms.
@@ -55,18 +54,9 @@ pub struct Overrides {
     /// Initial learning rate.
     #[arg(long)]
     pub lr: Option<f64>,
-    /// Learning-rate schedule after warm-up: step (the method's StepLR), cosine or constant.
-    #[arg(long, value_enum)]
-    pub lr_schedule: Option<LrSchedule>,
-    /// Linear learning-rate warm-up over this many optimiser steps.
-    #[arg(long)]
-    pub warmup_steps: Option<usize>,
-    /// Clip the gradients' global L2 norm to this value (0 = off).
-    #[arg(long)]
-    pub clip_grad_norm: Option<f64>,
-    /// Batches accumulated per optimiser step (effective batch = batch × accumulate).
-    #[arg(long)]
-    pub accumulate: Option<usize>,
+    /// Schedule, clipping and accumulation.
+    #[command(flatten)]
+    pub knobs: Knobs,
     /// Early-stopping patience in epochs (at least 1).
     #[arg(long)]
     pub patience: Option<usize>,
@@ -81,7 +71,7 @@ pub struct Overrides {
 impl Overrides {
     /// The flags given, as config keys.
     pub fn table(&self) -> anyhow::Result<toml::Table> {
-        Ok(Flags::default()
+        let flags = Flags::default()
             .set("method", self.method.as_ref())?
             .set("dim", self.dim.as_ref())?
             .set("data", self.data.as_ref())?
@@ -91,14 +81,10 @@ impl Overrides {
             .set("seed", self.seed.as_ref())?
             .set("batch", self.batch.as_ref())?
             .set("lr", self.lr.as_ref())?
-            .set("lr-schedule", self.lr_schedule.as_ref())?
-            .set("warmup-steps", self.warmup_steps.as_ref())?
-            .set("clip-grad-norm", self.clip_grad_norm.as_ref())?
-            .set("accumulate", self.accumulate.as_ref())?
             .set("patience", self.patience.as_ref())?
             .set("size", self.size.as_ref())?
-            .set("workers", self.workers.as_ref())?
-            .0)
+            .set("workers", self.workers.as_ref())?;
+        Ok(self.knobs.add(flags)?.0)
     }
 }
 

@@ -5,6 +5,30 @@
 mod finetune;
 mod pretrain;
 
+/// `optimization()` of a recipe whose keys include the optimisation knobs (serde cannot flatten
+/// them into one struct beside `deny_unknown_fields`).
+macro_rules! optimization_knobs {
+    ($recipe:ty) => {
+        impl $recipe {
+            /// The optimisation knobs: schedule, clipping, accumulation.
+            pub fn optimization(&self) -> $crate::schedule::Optimization {
+                $crate::schedule::Optimization {
+                    lr: self.lr,
+                    schedule: self.lr_schedule,
+                    warmup_steps: self.warmup_steps,
+                    step_epochs: self.lr_step_epochs,
+                    gamma: self.lr_gamma,
+                    clip_grad_norm: self.clip_grad_norm,
+                    accumulate: self.accumulate,
+                }
+            }
+        }
+    };
+}
+
+optimization_knobs!(RunConfig);
+optimization_knobs!(FinetuneConfig);
+
 use std::path::Path;
 
 use anyhow::{Context, bail};

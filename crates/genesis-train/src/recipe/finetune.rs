@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     Dim, Optimizer, config_table, defaults, key, layered, require_counts_and_lr, require_levels,
 };
-use crate::schedule::{LrSchedule, Optimization};
+use crate::schedule::LrSchedule;
 
 /// The downstream task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -168,19 +168,6 @@ impl FinetuneConfig {
     /// Spatial shape `[X, Y, Z]` of one image (`[size, size, 1]` in 2-D).
     pub fn sample_shape(&self) -> [usize; 3] {
         self.dim.shape(self.size, self.depth)
-    }
-
-    /// The optimisation knobs.
-    pub fn optimization(&self) -> Optimization {
-        Optimization {
-            lr: self.lr,
-            schedule: self.lr_schedule,
-            warmup_steps: self.warmup_steps,
-            step_epochs: self.lr_step_epochs,
-            gamma: self.lr_gamma,
-            clip_grad_norm: self.clip_grad_norm,
-            accumulate: self.accumulate,
-        }
     }
 
     /// Checks values a run cannot work with, naming the key to change.

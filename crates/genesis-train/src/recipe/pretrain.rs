@@ -11,7 +11,7 @@ use super::{
     Dim, Optimizer, config_table, defaults, key, layered, read_table, require_counts_and_lr,
     require_levels,
 };
-use crate::schedule::{LrSchedule, Optimization};
+use crate::schedule::LrSchedule;
 
 /// A pretraining recipe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -170,19 +170,6 @@ impl RunConfig {
             workers: 2,
             prefetch: 2,
             grid_samples: 4,
-        }
-    }
-
-    /// The optimisation knobs.
-    pub fn optimization(&self) -> Optimization {
-        Optimization {
-            lr: self.lr,
-            schedule: self.lr_schedule,
-            warmup_steps: self.warmup_steps,
-            step_epochs: self.lr_step_epochs,
-            gamma: self.lr_gamma,
-            clip_grad_norm: self.clip_grad_norm,
-            accumulate: self.accumulate,
         }
     }
 
