@@ -1,8 +1,9 @@
 //! Encapsulated (compressed) DICOM pixel data, decoded frame by frame into little-endian native
 //! samples (interleaved, `BitsAllocated` wide) by dicom-rs's pixel-data adapters
 //! (`dicom-transfer-syntax-registry`: jpeg-decoder for JPEG baseline/extended/lossless, its RLE
-//! decoder, openjp2 for JPEG 2000) and by `pure_jpegls` for JPEG-LS. All are pure Rust, so every
-//! syntax decodes natively and in the wasm32 build alike.
+//! decoder, openjp2 for JPEG 2000) and by `pure_jpegls` for JPEG-LS. The wasm32 build (the page)
+//! has all but JPEG 2000: openjp2 calls the C allocator, which a WebAssembly page does not have,
+//! so there JPEG 2000 is refused with a message saying so.
 //!
 //! The adapters trust the codestream to match the DICOM attributes (they copy the decoded frame
 //! into a buffer sized from Rows × Columns and index RLE segments without checks), so each
@@ -167,7 +168,13 @@ fn adapter_decode(
 ) -> Result<(), Fault> {
     let ts = TransferSyntaxRegistry.get(syntax).ok_or("transfer syntax not registered")?;
     let Codec::EncapsulatedPixelData(Some(reader), _) = ts.codec() else {
-        return Err(Fault::Unsupported("dicom-rs was built without this decoder".into()));
+        let why = if cfg!(target_family = "wasm") {
+            "the browser build has no decoder for it (JPEG 2000's decoder needs the C allocator, \
+             which WebAssembly pages lack); open the file with the genesis command line"
+        } else {
+            "dicom-rs was built without this decoder"
+        };
+        return Err(Fault::Unsupported(why.into()));
     };
     reader.decode_frame(obj, frame as u32, out).map_err(|e| Fault::Corrupt(e.to_string()))
 }

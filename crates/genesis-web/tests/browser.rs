@@ -61,19 +61,20 @@ fn gallery_shows_the_four_transforms_and_pipeline_samples() {
 }
 
 #[wasm_bindgen_test]
-async fn training_on_flex_lowers_the_loss_and_weights_round_trip() {
+async fn training_on_flex_improves_the_restoration_and_weights_round_trip() {
     let mut trainer = Trainer::create("flex", 3).await.expect("trainer");
     let image = GrayImage::decode("00000001_000.png", NIH_SAMPLE, 224).expect("decodes");
     trainer.add_image(image.width(), image.height(), image.pixels()).expect("image");
-    let first = trainer.train(3).await.expect("train");
-    let mut last = Vec::new();
-    for _ in 0..6 {
-        last = trainer.train(3).await.expect("train");
+    // The fixed held-out crop of the preview measures progress; batch losses are too noisy
+    // (a new random crop and damage every step) to show a trend in a few dozen steps.
+    let before = trainer.preview().await.expect("preview").mse();
+    for _ in 0..10 {
+        let losses = trainer.train(3).await.expect("train");
+        assert!(losses.iter().all(|l| l.is_finite()), "{losses:?}");
     }
-    let mean = |v: &[f32]| v.iter().sum::<f32>() / v.len() as f32;
-    assert!(mean(&last) < mean(&first), "loss did not fall: {first:?} → {last:?}");
-    assert_eq!(trainer.step(), 21);
+    assert_eq!(trainer.step(), 30);
     let preview = trainer.preview().await.expect("preview");
+    assert!(preview.mse() < before, "restoration did not improve: {before} → {}", preview.mse());
     assert_eq!(preview.rgba(1).len(), 64 * 64 * 4);
 
     let weights = trainer.weights().await.expect("weights");
