@@ -9,7 +9,7 @@
 //!
 //! Nothing here prints or parses arguments: progress leaves through an [`Observer`], results
 //! as return values. Errors are `anyhow` chains of messages meant for people (the front ends
-//! print them); see docs/training.md.
+//! print them); see docs/architecture.md.
 
 pub mod batch;
 #[cfg(not(target_family = "wasm"))]
