@@ -37,16 +37,16 @@ pub fn upload_labels(labels: &[i64], device: &Device) -> Tensor<1, Int> {
 
 /// Reads a tensor back (synchronously: native devices only).
 pub fn read<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>, ReadError> {
-    tensor
-        .into_data()
-        .convert::<f32>()
-        .try_into_vec::<f32>()
-        .map_err(|e| ReadError(format!("{e:?}")))
+    values(tensor.into_data())
 }
 
 /// Reads a tensor back without blocking (every device, WebGPU included).
 pub async fn read_async<const D: usize>(tensor: Tensor<D>) -> Result<Vec<f32>, ReadError> {
-    let data = tensor.into_data_async().await.map_err(|e| ReadError(format!("{e:?}")))?;
+    values(tensor.into_data_async().await.map_err(|e| ReadError(format!("{e:?}")))?)
+}
+
+/// The values of read-back data as `f32`.
+fn values(data: TensorData) -> Result<Vec<f32>, ReadError> {
     data.convert::<f32>().try_into_vec::<f32>().map_err(|e| ReadError(format!("{e:?}")))
 }
 

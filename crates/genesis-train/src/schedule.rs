@@ -83,6 +83,11 @@ pub struct Schedule {
 }
 
 impl Schedule {
+    /// The schedule of `knobs` over `epochs` epochs of `steps_per_epoch` optimiser steps.
+    pub fn over(knobs: Optimization, steps_per_epoch: usize, epochs: usize) -> Self {
+        Self { knobs, steps_per_epoch, total_steps: steps_per_epoch * epochs }
+    }
+
     /// The learning rate of optimiser step `step` (0-based over the whole run).
     pub fn lr(&self, step: usize) -> f64 {
         let k = &self.knobs;

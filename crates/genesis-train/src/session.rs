@@ -12,7 +12,6 @@ use genesis_nn::{Network, UNet2d, UNet2dConfig, materialize};
 use crate::batch::Generator;
 use crate::objective::pretrain_step;
 use crate::recipe::{Dim, RunConfig};
-use crate::schedule::Schedule;
 use crate::source::Source;
 use crate::step::Stepper;
 
@@ -111,12 +110,7 @@ impl<M: Network<4>> Session<M> {
     pub fn step(&mut self) -> anyhow::Result<Tensor<1>> {
         let per_epoch = self.cfg.steps_per_epoch;
         let parts = self.generator()?.train(self.steps / per_epoch + 1, self.steps % per_epoch)?;
-        let schedule = Schedule {
-            knobs: self.cfg.optimization(),
-            steps_per_epoch: per_epoch,
-            total_steps: per_epoch * self.cfg.epochs,
-        };
-        let lr = schedule.lr(self.steps);
+        let lr = self.cfg.schedule().lr(self.steps);
         let weights = (self.cfg.lambda_rec, self.cfg.lambda_cls);
         let losses = pretrain_step(&mut self.stepper, lr, &parts, &self.device, weights);
         self.steps += 1;

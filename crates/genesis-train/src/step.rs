@@ -82,10 +82,8 @@ pub fn clip_global_norm<M: Module>(
     grads: GradientsParams,
     max_norm: f64,
 ) -> GradientsParams {
-    let mut squares = SumSquares { grads: &grads, total: None };
-    model.visit(&mut squares);
-    let Some(total) = squares.total else { return grads };
-    let coef = total.sqrt().add_scalar(1e-6).recip().mul_scalar(max_norm).clamp_max(1.0);
+    let Some(norm) = global_norm(model, &grads) else { return grads };
+    let coef = norm.add_scalar(1e-6).recip().mul_scalar(max_norm).clamp_max(1.0);
     let mut scale = Scale { grads, coef };
     model.visit(&mut scale);
     scale.grads

@@ -257,11 +257,7 @@ impl Trainer<'_> {
         let started = Instant::now();
         let cfg = self.cfg;
         let steps_per_epoch = self.splits.train.len().div_ceil(cfg.batch).div_ceil(cfg.accumulate);
-        let schedule = Schedule {
-            knobs: cfg.optimization(),
-            steps_per_epoch,
-            total_steps: steps_per_epoch * cfg.epochs,
-        };
+        let schedule = Schedule::over(cfg.optimization(), steps_per_epoch, cfg.epochs);
         let initial_model = model.valid();
         let stepper = Stepper::new(model, cfg.optimizer.build(cfg.momentum), cfg.clip_grad_norm);
         let mut epochs = FinetuneEpochs {

@@ -48,11 +48,7 @@ impl ModelTask for Trainer<'_> {
         let started = Instant::now();
         let cfg = self.cfg;
         let optim = cfg.optimizer.build(cfg.momentum);
-        let schedule = Schedule {
-            knobs: cfg.optimization(),
-            steps_per_epoch: cfg.steps_per_epoch,
-            total_steps: cfg.epochs * cfg.steps_per_epoch,
-        };
+        let schedule = cfg.schedule();
         let (model, optim, state) = if self.resume {
             checkpoint::load(self.dir, "last", model, optim)?
         } else {

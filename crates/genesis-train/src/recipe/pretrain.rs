@@ -11,7 +11,7 @@ use super::{
     Dim, Optimizer, config_table, defaults, key, layered, read_table, require_counts_and_lr,
     require_levels,
 };
-use crate::schedule::LrSchedule;
+use crate::schedule::{LrSchedule, Schedule};
 
 /// A pretraining recipe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -183,6 +183,11 @@ impl RunConfig {
             (Dim::D3, true) => Arch::Semantic3d,
         };
         ArchSpec { arch, base: self.base, depth: self.levels, classes, bn_mode: BnMode::Batch }
+    }
+
+    /// The learning-rate schedule over the whole run.
+    pub fn schedule(&self) -> Schedule {
+        Schedule::over(self.optimization(), self.steps_per_epoch, self.epochs)
     }
 
     /// Spatial shape `[X, Y, Z]` of one sample (`[size, size, 1]` in 2-D).
