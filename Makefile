@@ -14,11 +14,15 @@ TRUNK_VERSION := 0.21.14
 WASM_PACK_VERSION := 0.15.1
 CHROMEDRIVER := /usr/bin/chromedriver
 WASM_PACKAGES := -p genesis-core -p genesis-nn -p genesis-train -p genesis-web
+# Native crates build and test with the wgpu backend next to the default CPU one (one build,
+# shared by clippy's check and the tests); its tests run on Mesa's software Vulkan driver
+# (lavapipe) where no GPU is present.
+NATIVE_FEATURES := --features genesis-nn/wgpu,genesis-train/wgpu,genesis-cli/wgpu
 # wasm-bindgen tests that run in headless Chromium (each crate has a webdriver.json), run the
 # way the README tells wasm users to: through wasm-pack, with Debian's chromedriver.
 WASM_TEST_CRATES := crates/genesis-core crates/genesis-web
 
-.PHONY: demo test site tools web-tools browser-tools lint unit wasm wasm-test e2e bench-web
+.PHONY: demo test site tools web-tools browser-tools gpu-tools lint unit wasm wasm-test e2e bench-web
 
 demo: site
 	@echo "Serving the site on http://127.0.0.1:8080 (Ctrl-C to stop)"
@@ -27,7 +31,7 @@ demo: site
 test: tools lint unit wasm wasm-test e2e
 	@echo "All test layers passed."
 
-tools: web-tools browser-tools
+tools: web-tools browser-tools gpu-tools
 
 web-tools:
 	@rustup target list --installed | grep -qx $(WASM) || rustup target add $(WASM)
@@ -44,13 +48,18 @@ browser-tools:
 	@test -d tests/e2e/node_modules/playwright-core \
 	  || (cd tests/e2e && npm ci --silent --no-audit --no-fund)
 
+# The Vulkan loader and lavapipe, the software Vulkan driver that runs the wgpu tests on the CPU.
+gpu-tools:
+	@ls /usr/share/vulkan/icd.d/lvp_icd.*.json >/dev/null 2>&1 \
+	  || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mesa-vulkan-drivers libvulkan1 >/dev/null; }
+
 lint:
 	cargo fmt --all --check
 	bash scripts/check-layers.sh
-	cargo clippy -q --release --workspace --all-targets -- -D warnings
+	cargo clippy -q --release --workspace --all-targets $(NATIVE_FEATURES) -- -D warnings
 
-unit:
-	cargo test -q --release --workspace
+unit: gpu-tools
+	cargo test -q --release --workspace $(NATIVE_FEATURES)
 
 wasm:
 	cargo build -q --release --target $(WASM) $(WASM_PACKAGES)

@@ -29,9 +29,13 @@ pub enum What {
         #[arg(long)]
         threads: Option<usize>,
     },
-    /// UNet3d forward and train step (MSE, SGD) at batch 1 and 2 on 1×64×64×32, UNet2d at
-    /// batch 8 on 1×224×224, on Flex with all cores.
+    /// UNet3d forward and train step (MSE, SGD) at batch 1, 2 and 6 on 1×64×64×32, UNet2d at
+    /// batch 8 on 1×224×224, on the device given (Flex with all cores by default); each row
+    /// names the backend and, on GPUs, the adapter it really ran on.
     Model {
+        /// `cpu`, `wgpu[:N]` or `cuda[:N]` (GPU backends need a binary built with that feature).
+        #[arg(long, default_value = "cpu")]
+        device: String,
         /// Print one JSON array (one object per model and batch) instead of a table.
         #[arg(long)]
         json: bool,
@@ -42,8 +46,8 @@ pub enum What {
 }
 
 /// Runs `genesis bench model`.
-fn run_model(json: bool, reps: usize) -> anyhow::Result<()> {
-    let device = genesis_nn::burn::tensor::Device::flex();
+fn run_model(device: &str, json: bool, reps: usize) -> anyhow::Result<()> {
+    let device = genesis_train::device::parse(device)?;
     let rows = genesis_nn::bench::standard_benches(&device, reps.max(1));
     if json {
         let rows: Vec<_> = rows
@@ -55,6 +59,7 @@ fn run_model(json: bool, reps: usize) -> anyhow::Result<()> {
             .collect();
         println!("{}", serde_json::to_string(&rows)?);
     } else {
+        println!("device: {}", rows.first().map_or("", |r| r.device.as_str()));
         println!(
             "{:<8} {:<18} {:>7} {:>12} {:>15}",
             "name", "input", "threads", "forward ms", "train step ms"
@@ -109,6 +114,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        What::Model { json, reps } => run_model(json, reps),
+        What::Model { device, json, reps } => run_model(&device, json, reps),
     }
 }

@@ -183,12 +183,36 @@ fn training_halves_the_held_out_restoration_error() {
 }
 
 #[test]
+fn data_parallel_training_over_the_cpu_listed_twice_restores() {
+    let dir = folder("pretrain-two-devices");
+    let run = dir.join("run");
+    let cfg = tiny_config(
+        &dir,
+        "size = 32\nbase = 8\nbatch = 8\nepochs = 2\nsteps-per-epoch = 30\nval-batches = 2\n",
+    );
+    let args = ["--config", cfg.to_str().unwrap(), "--device", "cpu,cpu"];
+    ok(genesis(&[&args[..], &["--out", run.to_str().unwrap()]].concat()).output().unwrap());
+    let epochs = of_kind(&records(&run), "epoch")
+        .iter()
+        .map(|r| r["val"]["rec"].as_f64().unwrap())
+        .collect::<Vec<_>>();
+    assert!(epochs[2] < 0.7 * epochs[0], "validation MSE {epochs:?}");
+}
+
+#[test]
 fn bad_requests_fail_with_a_clear_message() {
     let dir = folder("pretrain-errors");
-    let out =
-        genesis(&["--device", "wgpu", "--out", dir.join("a").to_str().unwrap()]).output().unwrap();
+    let out = genesis(&["--device", "cpu,wgpu:0", "--out", dir.join("a").to_str().unwrap()])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--features wgpu"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("mixes cpu and wgpu"));
+    #[cfg(not(feature = "wgpu"))]
+    {
+        let a = dir.join("a");
+        let out = genesis(&["--device", "wgpu", "--out", a.to_str().unwrap()]).output().unwrap();
+        assert!(String::from_utf8_lossy(&out.stderr).contains("--features wgpu"));
+    }
     let out = genesis(&[
         "--method",
         "semantic-genesis",

@@ -78,9 +78,12 @@ impl ArchSpec {
         Self { arch, base: 32, depth: 4, classes: 44, bn_mode: BnMode::Batch }
     }
 
-    /// Builds the model (every parameter initialised now, in declaration order, so a seed gives
-    /// the same weights whatever uses the model first) and hands it to `task`.
+    /// Builds the model on `device` and hands it to `task`. Every parameter is initialised now,
+    /// in declaration order, on the CPU ([`init_device`]) and then moved, so a seed (see
+    /// [`seed`]) gives the same weights whatever uses the model first and on every device.
     pub fn with_model<T: ModelTask>(&self, device: &Device, task: T) -> T::Output {
+        let task = OnDevice { device, task };
+        let device = &init_device(device);
         let Self { base, depth, bn_mode, .. } = *self;
         let head = HeadConfig::new(0, self.classes);
         let unet2d = UNet2dConfig::new().with_base(base).with_depth(depth).with_bn_mode(bn_mode);
@@ -101,6 +104,32 @@ impl ArchSpec {
 fn run<T: ModelTask, M: Network<D>, const D: usize>(task: T, model: M) -> T::Output {
     materialize(&model);
     task.run(model)
+}
+
+/// Where models are initialised before they move to their device: Flex (the CPU), with the
+/// autodiff context of `device`. The random draws of an initialisation then come from one
+/// generator whatever the device (GPU backends have their own, seeded differently).
+pub fn init_device(device: &Device) -> Device {
+    Device::flex().with_autodiff_context_from(device)
+}
+
+/// Seeds `device`'s generator and the one models are initialised from ([`init_device`]).
+pub fn seed(device: &Device, seed: u64) {
+    device.seed(seed);
+    init_device(device).seed(seed);
+}
+
+/// A task run on a model once it has moved from the initialisation device to `device`.
+struct OnDevice<'a, T> {
+    device: &'a Device,
+    task: T,
+}
+
+impl<T: ModelTask> ModelTask for OnDevice<'_, T> {
+    type Output = T::Output;
+    fn run<M: Network<D>, const D: usize>(self, model: M) -> T::Output {
+        self.task.run(model.fork(self.device))
+    }
 }
 
 /// Work to do on a model whose type is chosen at run time (see [`ArchSpec::with_model`]).

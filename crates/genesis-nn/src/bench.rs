@@ -18,7 +18,7 @@ pub struct ModelTiming {
     pub name: &'static str,
     /// Input shape `[N, C, spatial…]`.
     pub input: Vec<usize>,
-    /// Device name (`flex`).
+    /// The device the timings ran on, as [`describe`] names it.
     pub device: String,
     /// Mean inference forward time.
     pub forward_ms: f64,
@@ -66,17 +66,29 @@ fn measure<M: Module + GenesisModel<D>, const D: usize>(
     ModelTiming {
         name,
         input: shape.to_vec(),
-        device: "flex".into(),
+        device: describe(device),
         forward_ms,
         train_step_ms,
         threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
     }
 }
 
-/// The standard set: UNet3d (base 32) at batch 1 and 2 on 1×64×64×32, UNet2d (base 32, depth
-/// 4) at batch 8 on 1×224×224; `reps` timed repetitions each.
+/// What `device` really is: burn's backend (e.g. `dispatch<cubecl<wgpu<vulkan>>>`) and, for a
+/// GPU backend, the adapter as it names itself (e.g. `NVIDIA H100 PCIe`, `llvmpipe …`).
+pub fn describe(device: &Device) -> String {
+    use burn::backend::{Backend, Dispatch};
+    let backend = <Dispatch as Backend>::name(device.as_dispatch());
+    #[cfg(any(feature = "wgpu", feature = "cuda"))]
+    if let Some(identity) = device.identity() {
+        return format!("{backend} · {}", identity.name);
+    }
+    backend
+}
+
+/// The standard set: UNet3d (base 32) at batch 1, 2 and 6 on 1×64×64×32, UNet2d (base 32,
+/// depth 4) at batch 8 on 1×224×224; `reps` timed repetitions each.
 pub fn standard_benches(device: &Device, reps: usize) -> Vec<ModelTiming> {
-    let mut out: Vec<ModelTiming> = [1, 2]
+    let mut out: Vec<ModelTiming> = [1, 2, 6]
         .into_iter()
         .map(|n| {
             measure("unet3d", |d| UNet3dConfig::new().init(d), [n, 1, 64, 64, 32], device, reps)

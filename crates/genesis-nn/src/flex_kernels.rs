@@ -215,10 +215,16 @@ pub trait MaxPool2: Backend {
     fn max_pool_2(x: FloatTensor<Self>) -> FloatTensor<Self>;
 }
 
+/// Whether [`max_pool`] pools `x` with the one-pass kernel: f32 on Flex, every spatial side
+/// even.
+pub fn uses_pool_kernel<const D: usize>(x: &Tensor<D>) -> bool {
+    on_flex(x) && x.dims()[2..].iter().all(|s| s % 2 == 0)
+}
+
 /// 2× max pooling of `x` (`[N, C, S…]`, every `S` even): the one-pass kernel on Flex,
 /// `composite` (burn operations) elsewhere.
 pub fn max_pool<const D: usize>(x: Tensor<D>, composite: fn(Tensor<D>) -> Tensor<D>) -> Tensor<D> {
-    if on_flex(&x) && x.dims()[2..].iter().all(|s| s % 2 == 0) {
+    if uses_pool_kernel(&x) {
         Tensor::from_dispatch(<Dispatch as MaxPool2>::max_pool_2(x.into_dispatch()))
     } else {
         composite(x)

@@ -33,7 +33,7 @@ pub mod unet2d;
 pub mod unet3d;
 pub mod weights;
 
-pub use arch::{Arch, ArchSpec, ModelTask};
+pub use arch::{Arch, ArchSpec, ModelTask, init_device, seed};
 pub use autoencoder::{Autoencoder2d, Autoencoder3d, AutoencoderConfig};
 pub use head::{Head, HeadConfig, HeadKind};
 pub use model::{GenesisModel, InputError, Network, materialize, trainable_params};

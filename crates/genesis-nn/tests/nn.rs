@@ -6,4 +6,6 @@ mod nn {
     mod ops;
     mod train;
     mod weights;
+    #[cfg(feature = "wgpu")]
+    mod wgpu;
 }

@@ -10,6 +10,7 @@ use genesis_core::pipeline::Sample;
 use genesis_core::rng::stream;
 
 use crate::source::Source;
+use crate::step::{Shard, sample_rows, shard_ranges};
 
 /// One batch on the host, `[n, 1, spatial…]` in x-major order.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,6 +25,23 @@ pub struct Batch {
     pub target: Vec<f32>,
     /// Pseudo-class labels (0 without a head).
     pub labels: Vec<i64>,
+}
+
+impl Shard for Batch {
+    fn samples(&self) -> usize {
+        self.n
+    }
+    fn split(self, pieces: usize) -> Vec<Self> {
+        let voxels = self.shape.iter().product();
+        let shard = |range: (usize, usize)| Batch {
+            n: range.1,
+            shape: self.shape,
+            input: sample_rows(&self.input, range, voxels),
+            target: sample_rows(&self.target, range, voxels),
+            labels: sample_rows(&self.labels, range, 1),
+        };
+        shard_ranges(self.n, pieces).into_iter().map(shard).collect()
+    }
 }
 
 /// Makes batches from a source and a pipeline.

@@ -1,32 +1,60 @@
-//! Device strings: `cpu`, `wgpu[:N]`, `cuda[:N]` (a list `:0,1` asks for several devices).
+//! Device strings: `cpu`, `wgpu[:N]`, `cuda[:N]`, and lists of one backend for data-parallel
+//! training: `wgpu:0,wgpu:1` or `wgpu:0,1` (`cpu,cpu` lists the CPU twice, for tests).
 
 use anyhow::bail;
 use genesis_nn::burn::tensor::Device;
 
-/// Builds the device named by `spec`, or explains why this build cannot.
+/// Builds the one device named by `spec`, or explains why this build cannot.
 pub fn parse(spec: &str) -> anyhow::Result<Device> {
-    let (kind, list) = spec.split_once(':').unwrap_or((spec, ""));
-    let indices = list
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .map(|s| s.trim().parse::<usize>())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|_| {
-            anyhow::anyhow!("--device {spec}: device indices must be numbers, e.g. cuda:0")
-        })?;
-    if indices.len() > 1 {
-        bail!(
-            "--device {spec}: data-parallel training on several devices (burn-train's DDP strategy) is not built into genesis; \
-             train on one device, e.g. {kind}:{} (see docs/pretraining.md)",
-            indices[0]
-        );
+    let mut devices = parse_list(spec)?;
+    if devices.len() > 1 {
+        bail!("--device {spec}: this command runs on one device; name one, e.g. {}", first(spec));
     }
-    let index = indices.first().copied();
+    Ok(devices.remove(0))
+}
+
+/// The devices named by `spec`, in order (the first is the main device). A list must name one
+/// backend: gradients are combined by moving them between devices of that backend.
+pub fn parse_list(spec: &str) -> anyhow::Result<Vec<Device>> {
+    let mut kind = "";
+    let mut named = Vec::new();
+    for item in spec.split(',').map(str::trim) {
+        let (k, index) = match item.split_once(':') {
+            Some((k, i)) => (k, Some(i)),
+            None if item.chars().all(|c| c.is_ascii_digit()) && !kind.is_empty() => {
+                (kind, Some(item))
+            }
+            None => (item, None),
+        };
+        if !kind.is_empty() && k != kind {
+            bail!(
+                "--device {spec}: a device list must name one backend (it mixes {kind} and {k}); \
+                 gradients move between devices of one backend, e.g. wgpu:0,wgpu:1"
+            );
+        }
+        kind = k;
+        let index = index.map(|i| i.parse::<usize>()).transpose().map_err(|_| {
+            anyhow::anyhow!("--device {spec}: device indices must be numbers, e.g. wgpu:0")
+        })?;
+        named.push(index);
+    }
+    named.into_iter().map(|index| one(spec, kind, index)).collect()
+}
+
+/// The first device of a list, as text.
+fn first(spec: &str) -> &str {
+    spec.split(',').next().unwrap_or(spec).trim()
+}
+
+/// The device `kind[:index]`.
+fn one(spec: &str, kind: &str, index: Option<usize>) -> anyhow::Result<Device> {
     match kind {
         "cpu" if index.is_none() => cpu(),
         "wgpu" => wgpu(index),
         "cuda" => cuda(index),
-        _ => bail!("--device {spec}: expected cpu, wgpu[:N] or cuda[:N]"),
+        _ => {
+            bail!("--device {spec}: expected cpu, wgpu[:N] or cuda[:N] (or a list of one of them)")
+        }
     }
 }
 
@@ -73,9 +101,19 @@ mod tests {
     fn parses_cpu_and_explains_the_rest() {
         assert!(parse("cpu").is_ok());
         assert!(parse("tpu").is_err());
-        let several = parse("cuda:0,1").unwrap_err().to_string();
-        assert!(several.contains("DDP"), "{several}");
+        assert!(parse("cpu:x").is_err());
         #[cfg(not(feature = "wgpu"))]
         assert!(parse("wgpu").unwrap_err().to_string().contains("--features wgpu"));
+    }
+
+    #[test]
+    fn lists_name_one_backend() {
+        assert_eq!(parse_list("cpu, cpu").unwrap().len(), 2);
+        let mixed = parse_list("cpu,wgpu:0").unwrap_err().to_string();
+        assert!(mixed.contains("mixes cpu and wgpu"), "{mixed}");
+        let one = parse("cpu,cpu").unwrap_err().to_string();
+        assert!(one.contains("one device"), "{one}");
+        #[cfg(feature = "wgpu")]
+        assert_eq!(parse_list("wgpu:0,0").unwrap().len(), 2);
     }
 }

@@ -73,24 +73,29 @@ pub struct StepLosses {
 }
 
 /// One pretraining step of `stepper` at learning rate `lr` over the micro-batches `parts`
-/// (uploaded to `device`, the stepper's autodiff device): what the CLI's epochs and the page's
-/// session both run.
+/// (each uploaded to the device that runs it): what the CLI's epochs and the page's session
+/// both run.
 pub fn pretrain_step<M: Network<D>, const D: usize>(
     stepper: &mut Stepper<M>,
     lr: f64,
-    parts: &[Batch],
-    device: &Device,
+    parts: Vec<Batch>,
     weights: Weights,
 ) -> Vec<StepLosses> {
-    let mut detail = Vec::with_capacity(parts.len());
-    let totals = stepper.step(lr, parts.iter().collect(), |model, batch| {
-        let terms = loss_terms(model, Tensors::<D>::new(batch, device), weights);
-        detail.push((terms.rec.detach(), terms.cls.map(Tensor::detach)));
-        terms.total
+    let reported = stepper.step(lr, parts, |model, batch, device| {
+        let terms = loss_terms(model, Tensors::<D>::new(&batch, device), weights);
+        [Some(terms.total), Some(terms.rec), terms.cls].into_iter().flatten().collect()
     });
-    totals
+    reported
         .into_iter()
-        .zip(detail)
-        .map(|(total, (rec, cls))| StepLosses { total, rec, cls })
+        .map(|terms| {
+            let mut terms = terms.into_iter();
+            let mut next = || terms.next();
+            let (total, rec, cls) = (next(), next(), next());
+            StepLosses {
+                total: total.expect("the total loss"),
+                rec: rec.expect("the restoration loss"),
+                cls,
+            }
+        })
         .collect()
 }

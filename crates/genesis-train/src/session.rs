@@ -7,7 +7,7 @@ use genesis_core::{Pipeline, Quirks, Sample, Volume};
 use genesis_nn::burn::tensor::{Device, Tensor};
 use genesis_nn::host::upload_volumes;
 use genesis_nn::weights::{LoadReport, from_burnpack, to_burnpack};
-use genesis_nn::{Network, UNet2d, UNet2dConfig, materialize};
+use genesis_nn::{Network, UNet2d, UNet2dConfig, init_device, materialize};
 
 use crate::batch::Generator;
 use crate::objective::pretrain_step;
@@ -112,7 +112,7 @@ impl<M: Network<4>> Session<M> {
         let parts = self.generator()?.train(self.steps / per_epoch + 1, self.steps % per_epoch)?;
         let lr = self.cfg.schedule().lr(self.steps);
         let weights = (self.cfg.lambda_rec, self.cfg.lambda_cls);
-        let losses = pretrain_step(&mut self.stepper, lr, &parts, &self.device, weights);
+        let losses = pretrain_step(&mut self.stepper, lr, parts, weights);
         self.steps += 1;
         let count = losses.len();
         let total = losses.into_iter().map(|l| l.total).reduce(|a, b| a + b);
@@ -167,10 +167,10 @@ fn fresh<M: Network<4>>(
     device: &Device,
     build: fn(&RunConfig, &Device) -> M,
 ) -> Stepper<M> {
-    device.clone().inner().seed(cfg.seed);
-    let model = build(cfg, device);
+    genesis_nn::seed(device, cfg.seed);
+    let model = build(cfg, &init_device(device));
     materialize(&model);
-    Stepper::new(model, cfg.optimizer.build(cfg.momentum), cfg.clip_grad_norm)
+    Stepper::new(model.fork(device), cfg.optimizer.build(cfg.momentum), cfg.clip_grad_norm)
 }
 
 #[cfg(test)]

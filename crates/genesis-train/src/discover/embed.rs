@@ -117,7 +117,7 @@ pub fn embed(
     weights: &Path,
     obs: &mut dyn Observer,
 ) -> anyhow::Result<Embedded> {
-    device.seed(seed);
+    genesis_nn::seed(device, seed);
     let train_device = device.clone().autodiff();
     let job =
         Job { thumbs, settings, seed, device, train_device: train_device.clone(), weights, obs };
@@ -149,8 +149,9 @@ impl ModelTask for Job<'_> {
                 .map(|_| &thumbs[rng.random_range(0..thumbs.len())])
                 .collect();
             let x = upload_volumes::<D>(&picks, &train_device);
-            let losses = stepper.step(settings.lr, vec![x], |m, x| mse(m.forward(x.clone()), x));
-            last = losses.into_iter().map(scalar).sum();
+            let losses =
+                stepper.step(settings.lr, vec![x], |m, x, _| vec![mse(m.forward(x.clone()), x)]);
+            last = losses.into_iter().flatten().map(scalar).sum();
             if step == 0 {
                 first = last;
             }

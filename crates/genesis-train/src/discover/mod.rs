@@ -155,7 +155,8 @@ pub fn run(
         write_atomic(&own_log, lines.as_bytes())?;
     }
     obs.note(&format!("embedding {} patients …", patients.len()));
-    let device = device::parse(&settings.device)?;
+    // With a device list (a data-parallel pretraining run), the autoencoder uses the first.
+    let device = device::parse_list(&settings.device)?.remove(0);
     let thumbs = embed::thumbnails(&patients, settings.embed.shape(settings.dim))?;
     let embedded = embed::embed(
         &thumbs,

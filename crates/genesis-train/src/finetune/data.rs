@@ -19,6 +19,7 @@ use genesis_core::transforms::draw::Shuffler;
 use genesis_core::transforms::{Apply, FlipAxis, FlipParams};
 
 use crate::recipe::{Dim, FinetuneConfig, Task};
+use crate::step::{Shard, sample_rows, shard_ranges};
 
 /// First phantom patient index of the benchmark (pretraining renders indices from 0).
 const PHANTOM_FIRST_PATIENT: u64 = 1 << 20;
@@ -304,6 +305,23 @@ impl Batch {
             }
         }
         Ok(batch)
+    }
+}
+
+impl Shard for Batch {
+    fn samples(&self) -> usize {
+        self.n
+    }
+    fn split(self, pieces: usize) -> Vec<Self> {
+        let voxels = self.shape.iter().product();
+        let shard = |range: (usize, usize)| Batch {
+            n: range.1,
+            shape: self.shape,
+            images: sample_rows(&self.images, range, voxels),
+            labels: sample_rows(&self.labels, range, 1),
+            masks: sample_rows(&self.masks, range, voxels),
+        };
+        shard_ranges(self.n, pieces).into_iter().map(shard).collect()
     }
 }
 

@@ -9,6 +9,7 @@ mod train;
 use std::path::Path;
 
 use anyhow::{Context, bail};
+use genesis_nn::burn::tensor::Device;
 
 pub use data::{Sample, Splits, open as open_splits};
 pub use model::{Arch, Weights};
@@ -27,7 +28,8 @@ pub fn run(
     dir: &Path,
     obs: &mut dyn Observer,
 ) -> anyhow::Result<(Report, Vec<FinetuneRecord>)> {
-    let device = device::parse(&cfg.device)?;
+    let devices = device::parse_list(&cfg.device)?;
+    let device = devices[0].clone();
     let weights = if cfg.pretrained() { Some(Weights::read(&cfg.init)?) } else { None };
     let mut cfg = cfg.clone();
     let arch = match &weights {
@@ -71,13 +73,14 @@ pub fn run(
         splits.val.len(),
         splits.test.len()
     ));
-    device.seed(cfg.seed);
+    genesis_nn::seed(&device, cfg.seed);
     let train_device = device.clone().autodiff();
     let trainer = Trainer {
         cfg: &cfg,
         dir,
         device,
         train_device: train_device.clone(),
+        replicas: devices.into_iter().map(Device::autodiff).collect(),
         splits,
         weights: weights.as_ref(),
         bottleneck: arch.bottleneck(),

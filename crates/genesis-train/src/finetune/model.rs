@@ -15,7 +15,7 @@ use genesis_nn::burn::tensor::{Bytes, Device, Int, Tensor};
 use genesis_nn::host::{upload, upload_labels};
 use genesis_nn::loss::{cross_entropy, dice};
 use genesis_nn::weights::from_burnpack;
-use genesis_nn::{ArchSpec, BnMode, Network, materialize};
+use genesis_nn::{ArchSpec, BnMode, Network, init_device, materialize};
 
 use super::data::Batch;
 use crate::recipe::Dim;
@@ -222,7 +222,8 @@ pub fn classifier<M: Network<D>, const D: usize>(
     (bottleneck, classes): (usize, usize),
     device: &Device,
 ) -> Classifier<M> {
-    let fc = LinearConfig::new(bottleneck, classes).init(device);
+    // Initialised where every model is (the CPU), then moved: the same seed, the same head.
+    let fc = LinearConfig::new(bottleneck, classes).init(&init_device(device));
     materialize(&fc);
-    Classifier { unet, fc }
+    Classifier { unet, fc: fc.fork(device) }
 }

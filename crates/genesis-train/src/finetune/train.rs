@@ -75,6 +75,9 @@ pub struct Trainer<'a> {
     pub device: Device,
     /// The same device with autodiff, where the model is built.
     pub train_device: Device,
+    /// Every device a step splits its batches across (with autodiff; the first is
+    /// `train_device`).
+    pub replicas: Vec<Device>,
     /// The data.
     pub splits: Splits,
     /// Pretrained weights, if any.
@@ -203,10 +206,11 @@ impl<M: Downstream<D>, const D: usize> FinetuneEpochs<'_, M, D> {
                 parts.push(Batch::new(&refs, cfg.flip.then_some(&mut flips))?);
             }
             let lr = self.schedule.lr(self.steps_taken);
-            let device = &self.run.train_device;
-            let step = self.stepper.step(lr, parts, |m, host| m.loss(Tensors::new(&host, device)));
+            let step = self
+                .stepper
+                .step(lr, parts, |m, host, device| vec![m.loss(Tensors::new(&host, device))]);
             self.steps_taken += 1;
-            for loss in step.into_iter().map(scalar) {
+            for loss in step.into_iter().flatten().map(scalar) {
                 if !loss.is_finite() {
                     bail!("the loss diverged in epoch {epoch}; lower --lr (now {lr})");
                 }
@@ -259,7 +263,8 @@ impl Trainer<'_> {
         let steps_per_epoch = self.splits.train.len().div_ceil(cfg.batch).div_ceil(cfg.accumulate);
         let schedule = Schedule::over(cfg.optimization(), steps_per_epoch, cfg.epochs);
         let initial_model = model.valid();
-        let stepper = Stepper::new(model, cfg.optimizer.build(cfg.momentum), cfg.clip_grad_norm);
+        let stepper = Stepper::new(model, cfg.optimizer.build(cfg.momentum), cfg.clip_grad_norm)
+            .on_devices(self.replicas.clone());
         let mut epochs = FinetuneEpochs {
             run: self,
             stepper,

@@ -28,8 +28,9 @@ pub struct Trainer<'a> {
     pub dir: &'a Path,
     /// The device (without autodiff), for validation.
     pub device: Device,
-    /// The same device with autodiff, where the model lives.
-    pub train_device: Device,
+    /// Every device a step splits its batches across, with autodiff (the first is the one the
+    /// model lives on).
+    pub replicas: Vec<Device>,
     /// The batch maker.
     pub generator: Arc<Generator>,
     /// Continue from the `last` checkpoint.
@@ -60,7 +61,8 @@ impl ModelTask for Trainer<'_> {
             .map(|i| self.generator.validation(i))
             .collect::<anyhow::Result<Vec<_>>>()?;
         let mut epochs = PretrainEpochs {
-            stepper: Stepper::new(model, optim, cfg.clip_grad_norm),
+            stepper: Stepper::new(model, optim, cfg.clip_grad_norm)
+                .on_devices(self.replicas.clone()),
             schedule,
             log,
             state,
@@ -190,10 +192,10 @@ impl<M: Network<D>, const D: usize> PretrainEpochs<'_, M, D> {
             (Vec::with_capacity(steps), self.state.lr, Instant::now());
         for step in 0..steps {
             let parts = prefetch.next_step()?;
+            let samples: usize = parts.iter().map(|b| b.n).sum();
             lr = self.schedule.lr(self.state.global_step as usize);
             let weights = self.weights();
-            let device = &self.run.train_device;
-            let parts_losses = pretrain_step(&mut self.stepper, lr, &parts, device, weights);
+            let parts_losses = pretrain_step(&mut self.stepper, lr, parts, weights);
             let step_losses = Losses::mean(
                 &parts_losses
                     .into_iter()
@@ -212,7 +214,6 @@ impl<M: Network<D>, const D: usize> PretrainEpochs<'_, M, D> {
             }
             self.state.global_step += 1;
             let now = Instant::now();
-            let samples: usize = parts.iter().map(|b| b.n).sum();
             let samples_per_s = samples as f64 / now.duration_since(last).as_secs_f64().max(1e-9);
             last = now;
             self.log.push(Record::Step {

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use genesis_core::phantom::PhantomConfig;
 use genesis_core::{Pipeline, Quirks};
+use genesis_nn::burn::tensor::Device;
 
 use crate::batch::Generator;
 use crate::checkpoint::TrainState;
@@ -52,7 +53,8 @@ pub fn run(
             dir.display()
         );
     }
-    let device = device::parse(&cfg.device)?;
+    let devices = device::parse_list(&cfg.device)?;
+    let device = devices[0].clone();
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     write(cfg, &dir.join("run.toml"))?;
     let source = open_source(cfg, dir, obs)?;
@@ -71,10 +73,10 @@ pub fn run(
         accumulate: cfg.accumulate,
         shape: cfg.sample_shape(),
     });
-    device.seed(cfg.seed);
+    genesis_nn::seed(&device, cfg.seed);
     let train_device = device.clone().autodiff();
-    let trainer =
-        Trainer { cfg, dir, device, train_device: train_device.clone(), generator, resume, obs };
+    let replicas = devices.into_iter().map(Device::autodiff).collect();
+    let trainer = Trainer { cfg, dir, device, replicas, generator, resume, obs };
     let (state, records, seconds) = cfg.arch(classes).with_model(&train_device, trainer)?;
     let summary = summary::render(cfg, dir, (&state, &records, seconds));
     genesis_io::fsutil::write_atomic(&dir.join("summary.txt"), summary.as_bytes())?;
