@@ -46,7 +46,7 @@ fn parse_bn(s: &str) -> Result<BnMode, String> {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let job = EmbedJob {
         inputs: args.inputs,
-        spec: args.model.spec(args.bn),
+        spec: args.model.spec_for(&args.weights, args.bn)?,
         weights: args.weights,
         size: args.size,
         out: args.out,

@@ -3,9 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use genesis_nn::burn::tensor::Device;
-use genesis_nn::weights::{load_file, save_file};
+use genesis_nn::weights::{head_classes, load_file, save_file};
 use genesis_nn::{Arch, ArchSpec, BnMode, ModelTask, Network};
 
 /// Which model the weights belong to.
@@ -20,10 +20,14 @@ pub struct ArchArgs {
     /// Encoder levels of the 2-D and autoencoder models.
     #[arg(long, default_value_t = 4)]
     pub depth: usize,
-    /// Classes of the Semantic Genesis head.
-    #[arg(long, default_value_t = 44)]
-    pub classes: usize,
+    /// Classes of the Semantic Genesis head (44 in the released model). Left out, it follows
+    /// the head of the weights read (the rows of its last linear layer), else 44.
+    #[arg(long)]
+    pub classes: Option<usize>,
 }
+
+/// The released head's class count.
+const RELEASED_CLASSES: usize = 44;
 
 impl ArchArgs {
     /// The model specification with batch-norm mode `bn_mode`.
@@ -32,9 +36,29 @@ impl ArchArgs {
             arch: self.arch,
             base: self.base,
             depth: self.depth,
-            classes: self.classes,
+            classes: self.classes.unwrap_or(RELEASED_CLASSES),
             bn_mode,
         }
+    }
+
+    /// The model specification for the weights in `weights`: a Semantic Genesis head takes its
+    /// class count from the file when `--classes` is left out; a `--classes` that disagrees
+    /// with the file is an error naming both.
+    pub fn spec_for(&self, weights: &Path, bn_mode: BnMode) -> anyhow::Result<ArchSpec> {
+        let mut spec = self.spec(bn_mode);
+        if !matches!(self.arch, Arch::Semantic3d | Arch::Semantic2d) {
+            return Ok(spec);
+        }
+        match (head_classes(weights)?, self.classes) {
+            (Some(found), Some(asked)) if found != asked => bail!(
+                "{}: its classification head has {found} classes but --classes is {asked}; \
+                 pass --classes {found} or leave --classes out",
+                weights.display()
+            ),
+            (Some(found), _) => spec.classes = found,
+            (None, _) => {}
+        }
+        Ok(spec)
     }
 }
 
@@ -42,7 +66,11 @@ impl ArchArgs {
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Weights to read: `.pt`/`.pth` (a dict with `state_dict`, or a bare state dict;
-    /// `module.` prefixes are stripped), `.safetensors` with PyTorch names, or `.bpk`.
+    /// `module.` prefixes are stripped), `.safetensors` with PyTorch names, or `.bpk`. With
+    /// `--arch semantic3d` the released Semantic Genesis YNet3D layout loads as it is: the U-Net
+    /// keys go under `unet.`, the `clc_out.*` head onto `head.*` (listed as `remapped:`), and
+    /// tensors no parameter takes (`projection_head.*`, `prototypes.*`, `num_batches_tracked`)
+    /// are listed as `unused:` and dropped.
     pub input: PathBuf,
     #[command(flatten)]
     pub model: ArchArgs,
@@ -75,7 +103,9 @@ impl ModelTask for Convert<'_> {
 /// Converts between weight formats through the model named by `model` (so names and shapes are
 /// checked on the way).
 pub fn convert(input: &Path, model: &ArchArgs, out: &Path, partial: bool) -> anyhow::Result<()> {
-    model.spec(BnMode::Batch).with_model(&Device::flex(), Convert { input, out, partial })
+    model
+        .spec_for(input, BnMode::Batch)?
+        .with_model(&Device::flex(), Convert { input, out, partial })
 }
 
 /// Runs `genesis import`.

@@ -69,7 +69,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let device = Device::flex();
     let task = Infer { args: &args, shape: array.shape, data: array.data, device: device.clone() };
-    let (shape, values) = args.model.spec(args.bn).with_model(&device, task)?;
+    let (shape, values) = args.model.spec_for(&args.weights, args.bn)?.with_model(&device, task)?;
     genesis_io::fsutil::write_atomic(&args.out, &genesis_io::npy::encode(&shape, &values))?;
     println!("wrote {} {:?}", args.out.display(), shape);
     Ok(())

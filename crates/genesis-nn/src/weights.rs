@@ -61,8 +61,12 @@ pub struct LoadReport {
     pub loaded: Vec<String>,
     /// Model parameters the file lacks (left at their initial values).
     pub missing: Vec<String>,
-    /// File tensors no parameter took (e.g. `num_batches_tracked`, optimiser state).
+    /// File tensors no parameter took (e.g. `num_batches_tracked`, the extra
+    /// `projection_head.*`/`prototypes.*` of some Semantic Genesis releases); they are dropped.
     pub unused: Vec<String>,
+    /// Modules of the file renamed onto the model's, `(file, model)`, when the file has a
+    /// released layout that differs from genesis's names (the YNet3D head `clc_out.*`).
+    pub remapped: Vec<(String, String)>,
 }
 
 impl fmt::Display for LoadReport {
@@ -74,6 +78,9 @@ impl fmt::Display for LoadReport {
             self.missing.len(),
             self.unused.len()
         )?;
+        for (from, to) in &self.remapped {
+            writeln!(f, "  remapped: {from}.* -> {to}.*")?;
+        }
         for key in &self.missing {
             writeln!(f, "  missing: {key}")?;
         }
@@ -113,7 +120,31 @@ fn report(
     if !partial && !missing.is_empty() {
         return Err(WeightsError::Missing { source_name: source_name.into(), missing });
     }
-    Ok(LoadReport { loaded: result.applied, missing, unused: result.unused })
+    Ok(LoadReport { loaded: result.applied, missing, unused: result.unused, remapped: Vec::new() })
+}
+
+/// Names and shapes of a store's tensors (after its remappings).
+fn shapes<S: ModuleStore>(
+    store: &mut S,
+    source_name: &str,
+) -> Result<Vec<(String, Vec<usize>)>, WeightsError> {
+    let tensors = store.get_all_tensors().map_err(|e| WeightsError::Format {
+        source_name: source_name.into(),
+        message: e.to_string(),
+    })?;
+    Ok(tensors.iter().map(|(name, t)| (name.clone(), t.shape.to_vec())).collect())
+}
+
+/// How `store`'s names map onto `model`'s (see [`layout`]).
+fn plan<M: Module, S: ModuleStore>(
+    model: &M,
+    store: &mut S,
+    source_name: &str,
+) -> Result<layout::Layout, WeightsError> {
+    let file = shapes(store, source_name)?;
+    let tensors = model.collect(None, None, false);
+    let modules = layout::modules(tensors.iter().map(|t| t.name.as_str()));
+    Ok(layout::plan(&modules, &file))
 }
 
 /// Loads `model` from any store, mapping its errors.
@@ -171,15 +202,24 @@ pub fn from_safetensors<M: Module>(
     bytes: Vec<u8>,
     partial: bool,
 ) -> Result<(M, LoadReport), WeightsError> {
+    let name = "safetensors bytes";
     let mut store = SafetensorsStore::from_bytes(Some(bytes))
         .with_from_adapter(PyTorchToBurnAdapter)
         .with_key_remapping(r"^module\.", "")
         .validate(false)
         .allow_partial(true);
-    load(model, &mut store, "safetensors bytes", partial)
+    let layout = plan(&model, &mut store, name)?;
+    for (from, to) in &layout.renames {
+        store = store.with_key_remapping(layout::module_pattern(from), format!("{to}."));
+    }
+    let (model, mut report) = load(model, &mut store, name, partial)?;
+    report.remapped = layout.renames;
+    Ok((model, report))
 }
+
+pub mod layout;
 
 #[cfg(not(target_family = "wasm"))]
 mod files;
 #[cfg(not(target_family = "wasm"))]
-pub use files::{WeightFormat, import_pytorch, load_file, save_file};
+pub use files::{WeightFormat, head_classes, import_pytorch, load_file, save_file};
