@@ -25,18 +25,32 @@ pub struct Array {
     pub data: Vec<f32>,
 }
 
-/// The parsed header dictionary.
-struct Header {
-    element: Element,
-    endian: Endian,
-    fortran: bool,
-    shape: Vec<usize>,
+/// How an array is stored: what its header says and where its values start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    /// Element type of the values.
+    pub element: Element,
+    /// Byte order of the values.
+    pub endian: Endian,
+    /// Whether the values are in Fortran order (first index fastest).
+    pub fortran: bool,
+    /// Dimensions, outermost first.
+    pub shape: Vec<usize>,
+    /// Byte offset of the first value (the preamble and header come before it).
+    pub offset: usize,
+}
+
+/// Reads the preamble and header of `bytes` (a whole file or just its start); returns the
+/// layout and the bytes after the header.
+pub fn layout<'a>(file: &Path, bytes: &'a [u8]) -> Result<(Layout, &'a [u8]), IoError> {
+    let (header, data) = split_header(file, bytes)?;
+    let layout = parse_header(file, header, bytes.len() - data.len())?;
+    Ok((layout, data))
 }
 
 /// Decodes a whole `.npy` file held in `bytes`.
 pub fn parse(file: &Path, bytes: &[u8]) -> Result<Array, IoError> {
-    let (header, data) = split_header(file, bytes)?;
-    let header = parse_header(file, header)?;
+    let (header, data) = layout(file, bytes)?;
     let count = header
         .shape
         .iter()
@@ -104,6 +118,17 @@ pub fn from_bytes(file: &Path, bytes: &[u8]) -> Result<Volume, IoError> {
 
 /// Splits the bytes into the header text and the data that follows it.
 fn split_header<'a>(file: &Path, bytes: &'a [u8]) -> Result<(&'a str, &'a [u8]), IoError> {
+    let (start, len) = preamble(file, bytes)?;
+    let header = bytes.get(start..start + len).ok_or_else(|| {
+        IoError::truncated(file, FORMAT, format!("header of {len} bytes is cut off"))
+    })?;
+    let text = std::str::from_utf8(header)
+        .map_err(|_| IoError::corrupt(file, FORMAT, "header is not UTF-8 text"))?;
+    Ok((text, &bytes[start + len..]))
+}
+
+/// Checks the magic string and version; returns where the header starts and its length.
+fn preamble(file: &Path, bytes: &[u8]) -> Result<(usize, usize), IoError> {
     if bytes.len() < 10 {
         return Err(IoError::truncated(file, FORMAT, "shorter than the 10-byte preamble"));
     }
@@ -121,12 +146,7 @@ fn split_header<'a>(file: &Path, bytes: &'a [u8]) -> Result<(&'a str, &'a [u8]),
     if len > MAX_HEADER {
         return Err(IoError::corrupt(file, FORMAT, format!("header length {len} is absurd")));
     }
-    let header = bytes.get(start..start + len).ok_or_else(|| {
-        IoError::truncated(file, FORMAT, format!("header of {len} bytes is cut off"))
-    })?;
-    let text = std::str::from_utf8(header)
-        .map_err(|_| IoError::corrupt(file, FORMAT, "header is not UTF-8 text"))?;
-    Ok((text, &bytes[start + len..]))
+    Ok((start, len))
 }
 
 /// The text after `'key':` in the header dictionary.
@@ -137,8 +157,9 @@ fn value_of<'a>(text: &'a str, key: &str) -> Option<&'a str> {
     })
 }
 
-/// Parses the header dictionary, e.g. `{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }`.
-fn parse_header(file: &Path, text: &str) -> Result<Header, IoError> {
+/// Parses the header dictionary, e.g. `{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }`,
+/// of an array whose values start at byte `offset`.
+fn parse_header(file: &Path, text: &str, offset: usize) -> Result<Layout, IoError> {
     let bad = |what: &str| IoError::corrupt(file, FORMAT, format!("header {what}: {text:?}"));
     let descr = value_of(text, "descr").ok_or_else(|| bad("has no 'descr'"))?;
     let quote = descr
@@ -172,7 +193,7 @@ fn parse_header(file: &Path, text: &str) -> Result<Header, IoError> {
     if shape.contains(&0) {
         return Err(bad("has a zero dimension"));
     }
-    Ok(Header { element, endian, fortran, shape })
+    Ok(Layout { element, endian, fortran, shape, offset })
 }
 
 /// Element type and byte order of a NumPy type string such as `<f4` or `|u1`.
@@ -215,6 +236,118 @@ fn fortran_to_c(values: &[f32], shape: &[usize]) -> Vec<f32> {
         }
     }
     out
+}
+
+/// The items of an array `[n, …]` (item `i` is `array[i]`), read from its file one at a time:
+/// the header and the file's size are checked once, at [`Items::open`], then each item costs
+/// one seek and one read of its own bytes, so an array larger than memory can be sampled.
+///
+/// Why seek and read rather than memory-mapping: no `unsafe`, and a file that shrinks after it
+/// was opened gives an I/O error naming it instead of a SIGBUS on a mapped page; the kernel's
+/// page cache already keeps the recently read parts in memory, and reading one item (half a
+/// MiB for a 64×64×32 cube) is small next to the transforms then applied to it.
+#[cfg(not(target_family = "wasm"))]
+#[derive(Debug, Clone)]
+pub struct Items {
+    file: std::path::PathBuf,
+    layout: Layout,
+    item_bytes: usize,
+}
+
+#[cfg(not(target_family = "wasm"))]
+impl Items {
+    /// Reads the header of `file` and checks that the file holds exactly the data it declares
+    /// (a truncated file is refused here, not at the first read of its missing end).
+    pub fn open(file: &Path) -> Result<Self, IoError> {
+        let layout = read_layout(file)?;
+        let Some((&n, item)) = layout.shape.split_first() else {
+            return Err(IoError::unsupported(file, FORMAT, "a 0-D array has no items"));
+        };
+        if layout.fortran && layout.shape.len() > 1 {
+            let detail = "items of a Fortran-order array are not contiguous; save it in C order";
+            return Err(IoError::unsupported(file, FORMAT, detail));
+        }
+        let voxels = item
+            .iter()
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+            .filter(|&v| v <= genesis_core::volume::MAX_VOXELS);
+        let too_large = || IoError::TooLarge {
+            file: file.to_path_buf(),
+            detail: format!("array shape {:?}", layout.shape),
+            limit: genesis_core::volume::MAX_VOXELS as u64,
+        };
+        let item_bytes = voxels.ok_or_else(too_large)? * layout.element.size();
+        let item_bytes = check_bytes(file, "array item", item_bytes as u64)?;
+        let expected = (n as u64)
+            .checked_mul(item_bytes as u64)
+            .and_then(|b| b.checked_add(layout.offset as u64))
+            .ok_or_else(too_large)?;
+        let actual = std::fs::metadata(file).map_err(|e| IoError::os(file, "reading", e))?.len();
+        if actual < expected {
+            let shape = &layout.shape;
+            let detail = format!("shape {shape:?} needs {expected} bytes, the file has {actual}");
+            return Err(IoError::truncated(file, FORMAT, detail));
+        }
+        if actual > expected {
+            return Err(IoError::SizeMismatch {
+                file: file.to_path_buf(),
+                format: FORMAT,
+                expected,
+                actual,
+            });
+        }
+        Ok(Self { file: file.to_path_buf(), layout, item_bytes })
+    }
+
+    /// The whole array's shape (`[n, …]`).
+    pub fn shape(&self) -> &[usize] {
+        &self.layout.shape
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.file
+    }
+
+    /// Number of items (`n`).
+    pub fn len(&self) -> usize {
+        self.layout.shape[0]
+    }
+
+    /// True when the array has no item (never: headers with a zero dimension are refused).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Item `index`, its values in C order.
+    pub fn read(&self, index: usize) -> Result<Vec<f32>, IoError> {
+        use std::io::{Read, Seek, SeekFrom};
+        if index >= self.len() {
+            let detail = format!("item {index} asked from an array of {}", self.len());
+            return Err(IoError::Dataset { file: self.file.clone(), detail });
+        }
+        let failed = |e| IoError::os(&self.file, "reading", e);
+        let mut f = std::fs::File::open(&self.file).map_err(failed)?;
+        let start = self.layout.offset as u64 + index as u64 * self.item_bytes as u64;
+        f.seek(SeekFrom::Start(start)).map_err(failed)?;
+        let mut bytes = vec![0; self.item_bytes];
+        f.read_exact(&mut bytes).map_err(failed)?;
+        Ok(elements::decode(&bytes, self.layout.element, self.layout.endian))
+    }
+}
+
+/// Reads just the preamble and header of `file`.
+#[cfg(not(target_family = "wasm"))]
+fn read_layout(file: &Path) -> Result<Layout, IoError> {
+    use std::io::Read;
+    let failed = |e| IoError::os(file, "reading", e);
+    let mut f = std::fs::File::open(file).map_err(failed)?;
+    let mut head = Vec::new();
+    (&mut f).take(12).read_to_end(&mut head).map_err(failed)?;
+    let (start, len) = preamble(file, &head)?;
+    let rest = (start + len).saturating_sub(head.len()) as u64;
+    (&mut f).take(rest).read_to_end(&mut head).map_err(failed)?;
+    Ok(layout(file, &head)?.0)
 }
 
 /// Encodes `data` (C order) of `shape` as a version-1 little-endian `f32` `.npy` file.
@@ -275,6 +408,33 @@ mod tests {
             parse(Path::new("d.npy"), &raw("<f8", false, "()", &f8)).unwrap().data,
             vec![1.5]
         );
+    }
+
+    #[test]
+    fn items_are_read_one_at_a_time_and_checked_at_open() {
+        let dir = std::env::temp_dir().join(format!("genesis-npy-items-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("items.npy");
+        let data: Vec<f32> = (0..24).map(|i| i as f32).collect();
+        std::fs::write(&file, encode(&[3, 2, 4], &data)).unwrap();
+        let items = Items::open(&file).unwrap();
+        assert_eq!((items.len(), items.shape()), (3, &[3, 2, 4][..]));
+        assert_eq!(items.read(2).unwrap(), &data[16..]);
+        assert!(items.read(3).unwrap_err().to_string().contains("item 3 asked from an array of 3"));
+        let i16s: Vec<u8> = [-7i16, 9].iter().flat_map(|v| v.to_be_bytes()).collect();
+        std::fs::write(&file, raw(">i2", false, "(2,)", &i16s)).unwrap();
+        assert_eq!(Items::open(&file).unwrap().read(1).unwrap(), vec![9.0]);
+        std::fs::write(&file, raw("|u1", true, "(2, 3)", &[0; 6])).unwrap();
+        assert!(matches!(Items::open(&file), Err(IoError::Unsupported { .. })));
+        let mut cut = encode(&[3, 2, 4], &data);
+        cut.truncate(cut.len() - 1);
+        std::fs::write(&file, &cut).unwrap();
+        let err = Items::open(&file).unwrap_err();
+        assert!(matches!(err, IoError::Truncated { .. }), "{err}");
+        assert!(err.to_string().contains("items.npy"), "{err}");
+        std::fs::write(&file, &cut[..20]).unwrap();
+        assert!(matches!(Items::open(&file), Err(IoError::Truncated { .. })));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

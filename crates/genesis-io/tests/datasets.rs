@@ -97,6 +97,11 @@ fn luna16_extraction_from_files_is_resumable_partitioned_and_streamed() {
     let cubes: Vec<_> = cache.cubes().collect::<Result<_, _>>().unwrap();
     assert!(cubes.iter().all(|c| c.shape() == [32, 32, 16]));
     assert!(cubes.iter().all(|c| c.data().iter().all(|v| (0.0..=1.0).contains(v))));
+    // Read lazily, cube by cube, the cache gives the same cubes in the same order.
+    let lazy = cache.lazy().unwrap();
+    assert_eq!(lazy.len(), 8);
+    assert_eq!((0..8).map(|i| lazy.get(i).unwrap()).collect::<Vec<_>>(), cubes);
+    assert!(lazy.get(8).unwrap_err().to_string().contains("cube 8 asked from a cache of 8"));
 
     // Two partitions give the same cubes as one run.
     let split = root.join("split");
@@ -106,5 +111,12 @@ fn luna16_extraction_from_files_is_resumable_partitioned_and_streamed() {
     let parts: Vec<_> = CubeCache::open(&split).unwrap().cubes().collect::<Result<_, _>>().unwrap();
     assert_eq!(parts.len(), 8);
     assert!(cubes.iter().all(|c| parts.contains(c)));
+
+    // A truncated shard is refused when the cache is opened lazily, naming the file.
+    let shard = out.join(&manifest.shards[1].file);
+    let file = std::fs::OpenOptions::new().write(true).open(&shard).unwrap();
+    file.set_len(file.metadata().unwrap().len() - 4).unwrap();
+    let err = CubeCache::open(&out).unwrap().lazy().unwrap_err().to_string();
+    assert!(err.contains(&manifest.shards[1].file) && err.contains("truncated"), "{err}");
     std::fs::remove_dir_all(&root).unwrap();
 }

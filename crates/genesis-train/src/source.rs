@@ -13,6 +13,10 @@ pub enum Source {
     Random(Vec<Volume>),
     /// Pre-cut crops with their class (resized to the sample shape).
     Labelled(Vec<(Volume, usize)>),
+    /// Random crops of the cubes of a `genesis cubes` cache, each cube read from its shard
+    /// when drawn: only the shards' headers stay in memory, so the cache may exceed it.
+    #[cfg(not(target_family = "wasm"))]
+    Cubes(genesis_io::datasets::luna16::LazyCubes),
 }
 
 impl Source {
@@ -27,18 +31,24 @@ impl Source {
     pub fn classes(&self) -> usize {
         match self {
             Source::Random(_) => 0,
+            #[cfg(not(target_family = "wasm"))]
+            Source::Cubes(_) => 0,
             Source::Labelled(items) => items.iter().map(|(_, c)| c + 1).max().unwrap_or(0),
         }
     }
 
-    /// Draws one original crop of `shape` and its label.
+    /// Draws one original crop of `shape` and its label. A cube cache draws exactly what its
+    /// cubes loaded into [`Source::Random`] would: the image index, then the corner.
     pub fn draw(&self, rng: &mut GenesisRng, shape: [usize; 3]) -> anyhow::Result<(Volume, usize)> {
         match self {
             Source::Random(images) => {
                 let image = &images[rng.random_range(0..images.len())];
-                let corner =
-                    std::array::from_fn(|a| rng.random_range(0..=image.shape()[a] - shape[a]));
-                Ok((patches::crop(image, corner, shape).context("crop outside the image")?, 0))
+                Ok((random_crop(rng, image, shape)?, 0))
+            }
+            #[cfg(not(target_family = "wasm"))]
+            Source::Cubes(cubes) => {
+                let cube = at_least(cubes.get(rng.random_range(0..cubes.len()))?, shape)?;
+                Ok((random_crop(rng, &cube, shape)?, 0))
             }
             Source::Labelled(items) => {
                 let (crop, class) = &items[rng.random_range(0..items.len())];
@@ -46,6 +56,12 @@ impl Source {
             }
         }
     }
+}
+
+/// A crop of `shape` at a random corner of `image` (at least `shape` along every axis).
+fn random_crop(rng: &mut GenesisRng, image: &Volume, shape: [usize; 3]) -> anyhow::Result<Volume> {
+    let corner = std::array::from_fn(|a| rng.random_range(0..=image.shape()[a] - shape[a]));
+    patches::crop(image, corner, shape).context("crop outside the image")
 }
 
 /// Resizes `v` up where it is smaller than `shape` (random crops need room).
@@ -95,9 +111,7 @@ mod files {
                 );
             }
             if is_cube_cache(dir) {
-                let cache = CubeCache::open(dir)?;
-                let volumes = cache.cubes().collect::<Result<Vec<_>, _>>()?;
-                return Source::random(volumes, shape);
+                return Ok(Source::Cubes(CubeCache::open(dir)?.lazy()?));
             }
             let dataset = FolderDataset::open(dir, Conventions::default())?;
             let volumes = (0..dataset.len()).map(|i| dataset.get(i)).collect::<Result<_, _>>()?;
@@ -201,6 +215,46 @@ mod files {
             std::fs::remove_dir_all(&dir).unwrap();
             let err = Source::open(&dir, shape, true).err().unwrap();
             assert!(format!("{err:#}").contains("needs pseudo-class labels"), "{err:#}");
+        }
+
+        #[test]
+        fn a_cube_cache_is_read_lazily_and_draws_what_the_loaded_cubes_would() {
+            use genesis_io::datasets::luna16::{Manifest, Partition, ShardRecord};
+            let dir = std::env::temp_dir().join(format!("genesis-lazy-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let mut shards = Vec::new();
+            for (k, cubes) in [3, 2].into_iter().enumerate() {
+                let file = format!("shard-0of1-{k:05}.npy");
+                let data: Vec<f32> = (0..cubes * 256).map(|v| (v * (k + 3)) as f32).collect();
+                let bytes = genesis_io::npy::encode(&[cubes, 8, 8, 4], &data);
+                std::fs::write(dir.join(&file), bytes).unwrap();
+                shards.push(ShardRecord { file, cubes });
+            }
+            let manifest = Manifest {
+                config: Default::default(),
+                partition: Partition::default(),
+                shards,
+                scans: Vec::new(),
+            };
+            let text = serde_json::to_string(&manifest).unwrap();
+            std::fs::write(dir.join("manifest-0of1.json"), text).unwrap();
+            let cubes = CubeCache::open(&dir).unwrap().cubes().collect::<Result<Vec<_>, _>>();
+            // [6, 6, 3] crops the cubes as they are, [10, 10, 4] enlarges them first.
+            for shape in [[6, 6, 3], [10, 10, 4]] {
+                let eager = Source::random(cubes.as_ref().unwrap().clone(), shape).unwrap();
+                let lazy = Source::open(&dir, shape, false).unwrap();
+                assert!(matches!(lazy, Source::Cubes(_)));
+                for i in 0..20 {
+                    let draw = |s: &Source| s.draw(&mut stream(7, "t", &[i]), shape).unwrap();
+                    assert_eq!(draw(&lazy), draw(&eager), "draw {i} of {shape:?}");
+                }
+            }
+            let shard = dir.join(&manifest.shards[1].file);
+            let file = std::fs::OpenOptions::new().write(true).open(&shard).unwrap();
+            file.set_len(100).unwrap();
+            let err = format!("{:#}", Source::open(&dir, [6, 6, 3], false).err().unwrap());
+            assert!(err.contains("shard-0of1-00001.npy") && err.contains("truncated"), "{err}");
+            std::fs::remove_dir_all(&dir).unwrap();
         }
     }
 }

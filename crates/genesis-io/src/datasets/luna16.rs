@@ -286,32 +286,24 @@ impl CubeCache {
         })?;
         let path = self.dir.join(&record.file);
         let array = crate::npy::parse(&path, &crate::limits::read_file(&path)?)?;
-        let &[n, x, y, z] = array.shape.as_slice() else {
-            return Err(IoError::corrupt(
-                &path,
-                "cube shard",
-                format!("shape {:?} is not [n, x, y, z]", array.shape),
-            ));
-        };
-        if n != record.cubes {
-            return Err(IoError::corrupt(
-                &path,
-                "cube shard",
-                format!("{n} cubes, manifest says {}", record.cubes),
-            ));
+        let shape = cube_shape(&path, &array.shape, record.cubes)?;
+        let size = shape.iter().product();
+        array.data.chunks_exact(size).map(|c| cube(&path, shape, c.to_vec())).collect()
+    }
+
+    /// The cubes, read from their shards one at a time when asked for ([`LazyCubes`]). Every
+    /// shard's header and size are checked here.
+    pub fn lazy(&self) -> Result<LazyCubes, IoError> {
+        let mut shards = Vec::with_capacity(self.shards.len());
+        let mut ends = Vec::with_capacity(self.shards.len());
+        for record in &self.shards {
+            let path = self.dir.join(&record.file);
+            let items = crate::npy::Items::open(&path)?;
+            let shape = cube_shape(&path, items.shape(), record.cubes)?;
+            ends.push(ends.last().copied().unwrap_or(0) + record.cubes);
+            shards.push((items, shape));
         }
-        let size = x * y * z;
-        array
-            .data
-            .chunks_exact(size)
-            .map(|c| {
-                let mut v =
-                    Volume::new([x, y, z], c.to_vec()).map_err(|e| IoError::volume(&path, e))?;
-                v.meta.modality = Modality::Ct;
-                v.meta.units = Units::Unit;
-                Ok(v)
-            })
-            .collect()
+        Ok(LazyCubes { dir: self.dir.clone(), shards, ends })
     }
 
     /// Streams every cube, holding one shard in memory at a time.
@@ -320,6 +312,66 @@ impl CubeCache {
             Ok(cubes) => cubes.into_iter().map(Ok).collect::<Vec<_>>(),
             Err(e) => vec![Err(e)],
         })
+    }
+}
+
+/// Checks that a shard's array is `[n, x, y, z]` with the `n` its manifest records; returns
+/// the cube shape.
+fn cube_shape(path: &Path, shape: &[usize], cubes: usize) -> Result<[usize; 3], IoError> {
+    let &[n, x, y, z] = shape else {
+        let detail = format!("shape {shape:?} is not [n, x, y, z]");
+        return Err(IoError::corrupt(path, "cube shard", detail));
+    };
+    if n != cubes {
+        let detail = format!("{n} cubes, manifest says {cubes}");
+        return Err(IoError::corrupt(path, "cube shard", detail));
+    }
+    Ok([x, y, z])
+}
+
+/// A cached cube as a volume: normalized CT, values in [0, 1].
+fn cube(path: &Path, shape: [usize; 3], data: Vec<f32>) -> Result<Volume, IoError> {
+    let mut v = Volume::new(shape, data).map_err(|e| IoError::volume(path, e))?;
+    v.meta.modality = Modality::Ct;
+    v.meta.units = Units::Unit;
+    Ok(v)
+}
+
+/// The cubes of a cache, indexed like [`CubeCache::cubes`] (shards in manifest order) but
+/// holding only each shard's header: [`LazyCubes::get`] reads one cube from its shard file
+/// (see [`crate::npy::Items`]), so a cache larger than memory can be trained on.
+#[derive(Debug, Clone)]
+pub struct LazyCubes {
+    /// The cache folder.
+    dir: PathBuf,
+    /// Each shard's items and cube shape.
+    shards: Vec<(crate::npy::Items, [usize; 3])>,
+    /// One past the index of each shard's last cube.
+    ends: Vec<usize>,
+}
+
+impl LazyCubes {
+    /// Total number of cubes.
+    pub fn len(&self) -> usize {
+        self.ends.last().copied().unwrap_or(0)
+    }
+
+    /// True when the cache holds no cube.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Cube `index`, read from its shard.
+    pub fn get(&self, index: usize) -> Result<Volume, IoError> {
+        let shard = self.ends.partition_point(|&end| end <= index);
+        let Some((items, shape)) = self.shards.get(shard) else {
+            return Err(IoError::Dataset {
+                file: self.dir.clone(),
+                detail: format!("cube {index} asked from a cache of {}", self.len()),
+            });
+        };
+        let first = if shard == 0 { 0 } else { self.ends[shard - 1] };
+        cube(items.path(), *shape, items.read(index - first)?)
     }
 }
 
