@@ -69,11 +69,14 @@ fn loss_and_grads<M: Module + GenesisModel<D>, const D: usize>(
     (values(&loss), GradientsParams::from_grads(loss.backward(), model))
 }
 
-/// Every trained parameter's gradient on Flex and on wgpu (`None` where one has none).
+/// A parameter's gradient values on Flex and on wgpu (`None` where one backend has none).
+type GradPair = Option<(Vec<f32>, Vec<f32>)>;
+
+/// Every trained parameter's shape and gradients on Flex and on wgpu.
 struct PairGrads {
     want: GradientsParams,
     got: GradientsParams,
-    pairs: Vec<(Vec<usize>, Option<(Vec<f32>, Vec<f32>)>)>,
+    pairs: Vec<(Vec<usize>, GradPair)>,
 }
 
 impl ModuleVisitor for PairGrads {
