@@ -241,3 +241,34 @@ fn segment_runs_a_2d_model_slice_by_slice_over_a_dicom_series() {
     assert!(e.contains("slice by slice"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_4d_nifti_is_cut_to_the_chosen_volume_and_the_user_is_told() {
+    let root = folder("nifti-4d-data");
+    let data = root.join("fmri");
+    std::fs::create_dir_all(&data).unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../genesis-io/tests/data/nifti");
+    std::fs::copy(fixture.join("functional.nii"), data.join("functional.nii")).unwrap();
+    let config = root.join("tiny.toml");
+    std::fs::write(
+        &config,
+        "method = \"models-genesis\"\ndim = \"3d\"\nsize = 16\ndepth = 8\nbase = 2\nbatch = 2\n\
+         epochs = 1\nsteps-per-epoch = 1\nval-batches = 1\ngrid-samples = 1\n",
+    )
+    .unwrap();
+    let pretrain = |out: &str, extra: &[&str]| {
+        let base = ["pretrain", "--config", config.to_str().unwrap(), "--data"];
+        let out = root.join(out);
+        let args = [&base[..], &[data.to_str().unwrap(), "--out", out.to_str().unwrap()], extra];
+        genesis(&args.concat())
+    };
+    let text = ok(pretrain("first", &["--intensity", "minmax"]));
+    let told =
+        "functional.nii: 4-D file with 20 volumes; using volume 0 (choose another with --volume K)";
+    assert!(text.contains(told), "{text}");
+    let text = ok(pretrain("eighth", &["--volume", "7"]));
+    assert!(text.contains("using volume 7"), "{text}");
+    let e = failure(pretrain("none", &["--volume", "20"]));
+    assert!(e.contains("functional.nii") && e.contains("20 volumes (0 to 19)"), "{e}");
+    std::fs::remove_dir_all(&root).unwrap();
+}
