@@ -85,3 +85,15 @@ fn main() -> anyhow::Result<()> {
         Command::Phantom(a) => phantom::run(a),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap checks argument definitions (e.g. two flags of one name) only in debug builds, when
+    /// a command is parsed; this checks every subcommand in any build.
+    #[test]
+    fn every_subcommand_has_well_formed_arguments() {
+        super::Cli::command().debug_assert();
+    }
+}
