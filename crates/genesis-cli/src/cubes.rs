@@ -1,5 +1,6 @@
-//! `genesis cubes`: LUNA16 scans → a cache of Models Genesis cubes (spec §3.1), as NPY shards
-//! with one manifest per partition. `--shard I/N` runs partition I of N (scan k belongs to
+//! `genesis cubes`: LUNA16 scans (or any folder of CT scans: files, and folders of DICOM
+//! slices read one volume per series) → a cache of Models Genesis cubes (spec §3.1), as NPY
+//! shards with one manifest per partition. `--shard I/N` runs partition I of N (scan k belongs to
 //! partition k mod N), so several processes or machines can share the work in one folder;
 //! `genesis pretrain --data CACHE` reads every partition's manifest.
 
@@ -8,10 +9,13 @@ use std::path::PathBuf;
 use genesis_core::patches::CubeConfig;
 use genesis_io::datasets::luna16::{ExtractConfig, Partition, extract};
 
+use crate::flags::Scan;
+
 /// Arguments of `genesis cubes`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// LUNA16 root: `subset0` … `subset9` folders of `.mhd`/`.raw` scans.
+    /// LUNA16 root (`subset0` … `subset9` folders of `.mhd`/`.raw` scans), or any folder of
+    /// CT scans (NIfTI, MetaImage, NPY, folders of DICOM slices).
     pub data: PathBuf,
     /// Cache folder (shared by all partitions; a rerun resumes).
     #[arg(long)]
@@ -40,6 +44,10 @@ pub struct Args {
     /// Seed of the cube sampler.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// How scans are read (default: CT, HU window [-1000, 1000]; `--intensity auto` goes by
+    /// each file's modality).
+    #[command(flatten)]
+    pub scan: Scan,
 }
 
 /// Runs `genesis cubes`.
@@ -52,7 +60,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         border_z: args.border_z,
         ..CubeConfig::default()
     };
-    let config = ExtractConfig { cubes, shard_size: args.shard_size, seed: args.seed };
+    let preprocess = args.scan.over(ExtractConfig::default().preprocess)?;
+    let config = ExtractConfig { cubes, shard_size: args.shard_size, seed: args.seed, preprocess };
     let manifest = extract(&args.data, &args.out, &config, args.shard)?;
     let total: usize = manifest.scans.iter().map(|s| s.cubes).sum();
     let empty = manifest.scans.iter().filter(|s| s.cubes == 0 && s.error.is_none()).count();

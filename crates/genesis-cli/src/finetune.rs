@@ -7,7 +7,7 @@ use anyhow::bail;
 use genesis_train::finetune::Report;
 use genesis_train::recipe::{Dim, FinetuneConfig, Task};
 
-use crate::flags::{Flags, Knobs};
+use crate::flags::{Flags, Knobs, Scan};
 use crate::observer::Console;
 
 /// Arguments of `genesis finetune`; with none, nodule classification on the phantom benchmark
@@ -62,6 +62,9 @@ pub struct Overrides {
     /// Schedule, clipping and accumulation.
     #[command(flatten)]
     pub knobs: Knobs,
+    /// How scans of a data folder are read (volume, series, HU window, spacing).
+    #[command(flatten)]
+    pub scan: Scan,
     /// Early-stopping patience in epochs (at least 1).
     #[arg(long)]
     pub patience: Option<usize>,
@@ -91,7 +94,7 @@ impl Overrides {
             .set("patience", self.patience.as_ref())?
             .set("size", self.size.as_ref())?
             .set("freeze-encoder", freeze.as_ref())?;
-        Ok(self.knobs.add(flags)?.0)
+        Ok(self.scan.add(self.knobs.add(flags)?)?.0)
     }
 }
 

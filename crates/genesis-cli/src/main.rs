@@ -19,6 +19,7 @@ mod observer;
 mod phantom;
 mod pretrain;
 mod render;
+mod segment;
 mod transform;
 
 /// Self-supervised pretraining for medical images: Semantic Genesis and Models Genesis.
@@ -37,7 +38,7 @@ struct Cli {
 enum Command {
     /// Apply the four transforms and both pipelines to an image or volume; write a PNG grid.
     Transform(transform::Args),
-    /// Cut LUNA16 CT scans into a cache of Models Genesis cubes (shardable across machines).
+    /// Cut CT scans (LUNA16 or any folder, DICOM series included) into a cache of Models Genesis cubes.
     Cubes(cubes::Args),
     /// Self-discovery: embed patients, find neighbours, crop recurring anatomy into classes.
     Discover(discover::Args),
@@ -56,6 +57,9 @@ enum Command {
     Export(export::Args),
     /// Run one forward pass of a model on an NPY array and write the output as NPY.
     Infer(infer::Args),
+    /// Segment a whole scan of any size with a fine-tuned segmenter (sliding windows,
+    /// Gaussian blending); write NIfTI or NPY with the scan's geometry.
+    Segment(segment::Args),
     /// Measure transform and model speed.
     Bench(bench::Args),
     /// Write synthetic chest phantoms: radiograph PNGs (2d) or CT NIfTI volumes (3d).
@@ -77,6 +81,19 @@ fn main() -> anyhow::Result<()> {
         Command::Import(a) => import::run(a),
         Command::Export(a) => export::run(a),
         Command::Infer(a) => infer::run(a),
+        Command::Segment(a) => segment::run(a),
         Command::Phantom(a) => phantom::run(a),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap checks argument definitions (e.g. two flags of one name) only in debug builds, when
+    /// a command is parsed; this checks every subcommand in any build.
+    #[test]
+    fn every_subcommand_has_well_formed_arguments() {
+        super::Cli::command().debug_assert();
     }
 }

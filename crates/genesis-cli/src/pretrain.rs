@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use genesis_train::recipe::{Dim, Method, RunConfig};
 
-use crate::flags::{Flags, Knobs};
+use crate::flags::{Flags, Knobs, Scan};
 use crate::observer::Console;
 
 /// Arguments of `genesis pretrain`; with none, a small 2-D Semantic Genesis run on phantoms.
@@ -57,6 +57,9 @@ pub struct Overrides {
     /// Schedule, clipping and accumulation.
     #[command(flatten)]
     pub knobs: Knobs,
+    /// How scans of a data folder are read (volume, series, HU window, spacing).
+    #[command(flatten)]
+    pub scan: Scan,
     /// Early-stopping patience in epochs (at least 1).
     #[arg(long)]
     pub patience: Option<usize>,
@@ -84,7 +87,7 @@ impl Overrides {
             .set("patience", self.patience.as_ref())?
             .set("size", self.size.as_ref())?
             .set("workers", self.workers.as_ref())?;
-        Ok(self.knobs.add(flags)?.0)
+        Ok(self.scan.add(self.knobs.add(flags)?)?.0)
     }
 }
 

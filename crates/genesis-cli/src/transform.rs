@@ -37,6 +37,9 @@ pub struct Args {
     /// Also print every drawn parameter set as one JSON line on stdout.
     #[arg(long)]
     pub print_params: bool,
+    /// How the scan is read (volume, series, HU window, spacing).
+    #[command(flatten)]
+    pub scan: crate::flags::Scan,
 }
 
 /// Longer side of a tile on screen.
@@ -147,8 +150,13 @@ fn section(title: String, columns: &[Column]) -> anyhow::Result<Section> {
 
 /// Runs `genesis transform`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let original = genesis_io::load_normalized(&args.input)
+    let pre = args.scan.over(genesis_io::Preprocess::default())?;
+    let loaded = genesis_io::load_preprocessed(&args.input, &pre)
         .with_context(|| format!("cannot read {}", args.input.display()))?;
+    if let Some(notice) = loaded.notice() {
+        eprintln!("{}: {notice} (choose another with --volume K)", args.input.display());
+    }
+    let original = loaded.volume;
     let volume = working_volume(&original, args.size)?;
     let presets: Vec<Preset> = match args.preset {
         Some(p) => vec![p],

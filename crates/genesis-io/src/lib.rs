@@ -26,6 +26,7 @@ pub mod nifti;
 mod nifti_header;
 pub mod npy;
 pub mod options;
+pub mod preprocess;
 pub mod raster;
 pub mod resample;
 
@@ -37,6 +38,9 @@ pub use error::IoError;
 pub use format::Format;
 pub use intensity::{Conventions, Normalization};
 pub use options::{LoadOptions, Loaded, SeriesChoice, SeriesInfo};
+#[cfg(not(target_family = "wasm"))]
+pub use preprocess::load_preprocessed;
+pub use preprocess::{Intensity, Preprocess};
 
 /// Decodes a file held in memory; `name` (e.g. the dropped file's name) is used to pick the
 /// format when the bytes do not identify it, and in errors. MetaImage must be a single `.mha`

@@ -80,7 +80,7 @@ fn luna16_extraction_from_files_is_resumable_partitioned_and_streamed() {
         chest_ct(11, 5, &PhantomConfig { shape_3d: [64, 64, 20], ..Default::default() }).unwrap();
     genesis_io::metaimage::write(&root.join("subset0/short.mhd"), &short.volume, false).unwrap();
 
-    let config = ExtractConfig { cubes, shard_size: 3, seed: 5 };
+    let config = ExtractConfig { cubes, shard_size: 3, seed: 5, ..ExtractConfig::default() };
     let out = root.join("cache");
     let manifest = extract(&root, &out, &config, Partition::default()).unwrap();
     assert_eq!(manifest.scans.len(), 3);
@@ -89,7 +89,7 @@ fn luna16_extraction_from_files_is_resumable_partitioned_and_streamed() {
     assert_eq!(manifest.shards.len(), 2);
     // Resuming does no new work.
     assert_eq!(extract(&root, &out, &config, Partition::default()).unwrap(), manifest);
-    let other = ExtractConfig { seed: 6, ..config };
+    let other = ExtractConfig { seed: 6, ..config.clone() };
     assert!(extract(&root, &out, &other, Partition::default()).is_err());
 
     let cache = CubeCache::open(&out).unwrap();
@@ -118,5 +118,16 @@ fn luna16_extraction_from_files_is_resumable_partitioned_and_streamed() {
     file.set_len(file.metadata().unwrap().len() - 4).unwrap();
     let err = CubeCache::open(&out).unwrap().lazy().unwrap_err().to_string();
     assert!(err.contains(&manifest.shards[1].file) && err.contains("truncated"), "{err}");
+
+    // Any folder of scans (no subset* folders): every readable item.
+    let plain = root.join("plain");
+    std::fs::create_dir_all(&plain).unwrap();
+    let phantom = chest_ct(11, 0, &phantoms).unwrap();
+    genesis_io::metaimage::write(&plain.join("scan0.mhd"), &phantom.volume, false).unwrap();
+    let manifest =
+        extract(&plain, &root.join("plain-cache"), &config, Partition::default()).unwrap();
+    assert_eq!(manifest.scans.len(), 1);
+    assert_eq!(manifest.scans[0].name, "scan0.mhd");
+    assert!(manifest.scans[0].cubes > 0, "{manifest:?}");
     std::fs::remove_dir_all(&root).unwrap();
 }

@@ -163,3 +163,44 @@ fn duplicates_and_gaps_are_errors_naming_the_files() {
     std::fs::remove_dir_all(&dup).unwrap();
     std::fs::remove_dir_all(&gap).unwrap();
 }
+
+#[test]
+fn dataset_folders_read_each_series_of_a_dicom_folder_as_one_volume() {
+    use genesis_io::datasets::folder::FolderDataset;
+    use genesis_io::{Intensity, Preprocess};
+    let root = folder("dicom-dataset", &[]);
+    let patient = root.join("patient1");
+    std::fs::create_dir_all(&patient).unwrap();
+    for (name, bytes) in [
+        ("x9", slice("1.2.9", 5.0, 1, 500)),
+        ("x1", slice("1.2.9", 0.0, 3, 0)),
+        ("x5", slice("1.2.9", 2.5, 2, 250)),
+        ("y1.dcm", slice("1.2.10", 0.0, 1, 7)),
+        ("y2.dcm", slice("1.2.10", 1.0, 2, 8)),
+    ] {
+        std::fs::write(patient.join(name), bytes).unwrap();
+    }
+    std::fs::write(root.join("lone.dcm"), slice("1.3", 0.0, 1, 1000)).unwrap();
+    let minmax = Preprocess { intensity: Intensity::MinMax, ..Preprocess::default() };
+    let ds = FolderDataset::open(&root, minmax.clone()).unwrap();
+    let names: Vec<_> = ds.items().iter().map(|i| i.name(&root)).collect();
+    assert_eq!(names, ["lone.dcm", "patient1 [1.2.10]", "patient1 [1.2.9]"]);
+    let v = ds.get(2).unwrap();
+    assert_eq!((v.shape(), v.meta.spacing), ([3, 2, 3], [0.5, 0.5, 2.5]));
+    // Sorted by position: slice z = 2.5 (values 250…) lies between 0 and 500.
+    assert!(v.get(0, 0, 0) < v.get(0, 0, 1) && v.get(0, 0, 1) < v.get(0, 0, 2));
+    assert_eq!(v.min_max(), (0.0, 1.0));
+    // Only the chosen series; resampled to 1 mm slices.
+    let pre = Preprocess {
+        series: Some("1.2.9".into()),
+        spacing: Some([0.5, 0.5, 1.0]),
+        ..Preprocess::default()
+    };
+    let only = FolderDataset::open(&root, pre).unwrap();
+    assert_eq!(only.len(), 1);
+    assert_eq!(only.get(0).unwrap().shape(), [3, 2, 8]);
+    let none = Preprocess { series: Some("9.9".into()), ..Preprocess::default() };
+    let e = FolderDataset::open(&root, none).unwrap_err().to_string();
+    assert!(e.contains("no DICOM series with SeriesInstanceUID 9.9"), "{e}");
+    std::fs::remove_dir_all(&root).unwrap();
+}

@@ -7,8 +7,8 @@ use anyhow::{Context, bail};
 use genesis_core::Volume;
 use genesis_core::knn::Points;
 use genesis_core::resize::{Filter, resize};
-use genesis_io::Conventions;
-use genesis_io::datasets::folder::FolderDataset;
+use genesis_io::Preprocess;
+use genesis_io::datasets::folder::{FolderDataset, Item};
 use genesis_io::fsutil::write_atomic;
 use genesis_nn::burn::tensor::Device;
 use genesis_nn::host::{read, upload_volumes};
@@ -56,7 +56,7 @@ pub fn run(job: &EmbedJob, obs: &mut dyn Observer) -> anyhow::Result<Embeddings>
         &job.out.join("embeddings.npy"),
         &genesis_io::npy::encode(&[files.len(), dim], &vectors),
     )?;
-    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    let names: Vec<String> = files.iter().map(|f| f.name(Path::new(""))).collect();
     write_atomic(&job.out.join("files.txt"), (names.join("\n") + "\n").as_bytes())?;
     let points = Points::new(&vectors, dim)?;
     let mut csv = String::from("file,neighbour,rank,distance\n");
@@ -72,14 +72,15 @@ pub fn run(job: &EmbedJob, obs: &mut dyn Observer) -> anyhow::Result<Embeddings>
     Ok(Embeddings { files: names, dim, neighbours })
 }
 
-/// The files named by `inputs` (folders expanded, in sorted order).
-fn files(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+/// The items named by `inputs` (folders expanded, in sorted order: files, and one item per
+/// series of a folder of DICOM slices).
+fn files(inputs: &[PathBuf]) -> anyhow::Result<Vec<Item>> {
     let mut out = Vec::new();
     for input in inputs {
         if input.is_dir() {
-            out.extend(FolderDataset::open(input, Conventions::default())?.files().iter().cloned());
+            out.extend(FolderDataset::open(input, Preprocess::default())?.items().iter().cloned());
         } else if input.is_file() {
-            out.push(input.clone());
+            out.push(Item { path: input.clone(), series: None, mixed: false });
         } else {
             bail!("{}: no such file or folder", input.display());
         }
@@ -89,16 +90,17 @@ fn files(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
 
 /// What [`run`] hands to the model dispatch.
 struct Embed<'a> {
-    files: &'a [PathBuf],
+    files: &'a [Item],
     job: &'a EmbedJob,
     device: Device,
     obs: &'a mut dyn Observer,
 }
 
 impl Embed<'_> {
-    /// Loads `file` and resizes it to the model's input shape (`rank` 4 = 2-D).
-    fn load(&self, file: &Path, rank: usize) -> anyhow::Result<Volume> {
-        let v = genesis_io::load_normalized(file)?;
+    /// Loads `item` and resizes it to the model's input shape (`rank` 4 = 2-D).
+    fn load(&self, item: &Item, rank: usize) -> anyhow::Result<Volume> {
+        let v = item.load(&Preprocess::default())?.volume;
+        let file = &item.path;
         let size = self.job.size;
         let shape = match (rank, v.is_2d()) {
             (4, true) => [size, size, 1],

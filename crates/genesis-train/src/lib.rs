@@ -4,7 +4,7 @@
 //! [`batch`] (seeded batch streams), [`objective`] (the losses), [`step`] (one optimiser step
 //! with schedules, clipping and accumulation), [`fit`] (the epoch driver and early stopping),
 //! [`checkpoint`] and [`metrics`] (native) — import no workflow. The workflows build on them:
-//! [`pretrain`], [`finetune`], [`discover`], [`embed`], [`experiment`] (native) and
+//! [`pretrain`], [`finetune`], [`discover`], [`embed`], [`experiment`], [`segment`] (native) and
 //! [`session`], the step-at-a-time trainer the web page drives.
 //!
 //! Nothing here prints or parses arguments: progress leaves through an [`Observer`], results
@@ -34,6 +34,8 @@ pub mod phantoms;
 pub mod pretrain;
 pub mod recipe;
 pub mod schedule;
+#[cfg(not(target_family = "wasm"))]
+pub mod segment;
 pub mod session;
 pub mod source;
 pub mod step;

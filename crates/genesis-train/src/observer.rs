@@ -69,6 +69,14 @@ pub trait Observer {
     }
 }
 
+/// Warns `obs` when `loaded` (the file or series `name`) held more than what was read (a 4-D
+/// file cut to one volume).
+pub fn tell(obs: &mut dyn Observer, name: &str, loaded: &genesis_io::Loaded) {
+    if let Some(line) = crate::source::notice(name, loaded) {
+        obs.warn(&line);
+    }
+}
+
 /// An observer that ignores everything (tests, library users who only want results).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Silent;

@@ -161,15 +161,33 @@ pub fn layered<T: Serialize + DeserializeOwned>(
     doc: &str,
 ) -> anyhow::Result<T> {
     let mut merged = toml::Table::try_from(preset).context("encoding the preset")?;
-    merged.extend(file);
+    merge(&mut merged, file);
     let from_file: T = toml::Value::Table(merged.clone())
         .try_into()
         .with_context(|| format!("{}: unknown key or bad value (see {doc})", path.display()))?;
     if flags.is_empty() {
         return Ok(from_file);
     }
-    merged.extend(flags.clone());
+    merge(&mut merged, flags.clone());
     toml::Value::Table(merged).try_into().context("a command-line value is out of range")
+}
+
+/// Puts the keys of `over` into `base`; a sub-table (e.g. `[preprocess]`) is merged key by key,
+/// so a flag changes one of its keys and keeps the others.
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(inner)), toml::Value::Table(value)) => merge(inner, value),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+/// Checks the `[preprocess]` keys of a recipe, naming the one to change.
+pub fn require_preprocess(pre: &genesis_io::Preprocess) -> anyhow::Result<()> {
+    pre.validate().map_err(|e| anyhow::anyhow!("preprocess: {e}"))
 }
 
 /// Encodes a resolved configuration as TOML (what `run.toml` holds).

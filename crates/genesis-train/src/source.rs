@@ -6,6 +6,13 @@ use anyhow::Context;
 use genesis_core::resize::{Filter, resize};
 use genesis_core::rng::{GenesisRng, RngExt};
 use genesis_core::{Volume, patches};
+use genesis_io::Loaded;
+
+/// The line telling what `loaded` (the file or series `name`) held beyond what was read (a 4-D
+/// file cut to one volume), if anything.
+pub fn notice(name: &str, loaded: &Loaded) -> Option<String> {
+    loaded.notice().map(|n| format!("{name}: {n} (choose another with --volume K)"))
+}
 
 /// The crops a run trains on.
 pub enum Source {
@@ -80,19 +87,27 @@ mod files {
     use anyhow::{Context, bail};
     use genesis_core::Volume;
     use genesis_core::resize::{Filter, resize};
-    use genesis_io::Conventions;
+    use genesis_io::Preprocess;
     use genesis_io::datasets::folder::FolderDataset;
     use genesis_io::datasets::luna16::CubeCache;
     use genesis_io::npy::Array;
 
-    use super::Source;
+    use super::{Source, notice};
     use crate::manifest::{ManifestLine, manifests};
 
     impl Source {
         /// The crops of a folder: labelled crops when it holds manifests (its own or its
         /// partitions'), else random crops of its images, volumes or cached cubes.
-        /// `needs_labels` refuses a folder without manifests, saying how to make one.
-        pub fn open(dir: &Path, shape: [usize; 3], needs_labels: bool) -> anyhow::Result<Self> {
+        /// `needs_labels` refuses a folder without manifests, saying how to make one. Images
+        /// and volumes are read with `pre` (a folder of DICOM slices gives one volume per
+        /// series); notices (a 4-D file cut to one volume) go to `warn`.
+        pub fn open(
+            dir: &Path,
+            shape: [usize; 3],
+            needs_labels: bool,
+            pre: &Preprocess,
+            warn: &mut dyn FnMut(&str),
+        ) -> anyhow::Result<Self> {
             let manifests = manifests(dir)?;
             if !manifests.is_empty() {
                 let mut items = Vec::new();
@@ -113,8 +128,15 @@ mod files {
             if is_cube_cache(dir) {
                 return Ok(Source::Cubes(CubeCache::open(dir)?.lazy()?));
             }
-            let dataset = FolderDataset::open(dir, Conventions::default())?;
-            let volumes = (0..dataset.len()).map(|i| dataset.get(i)).collect::<Result<_, _>>()?;
+            let dataset = FolderDataset::open(dir, pre.clone())?;
+            let mut volumes = Vec::with_capacity(dataset.len());
+            for (i, item) in dataset.items().iter().enumerate() {
+                let loaded = dataset.load(i)?;
+                if let Some(line) = notice(&item.name(dir), &loaded) {
+                    warn(&line);
+                }
+                volumes.push(loaded.volume);
+            }
             Source::random(volumes, shape)
         }
     }
@@ -196,7 +218,8 @@ mod files {
             )
             .unwrap();
             let shape = [16, 16, 1];
-            let source = Source::open(&dir, shape, true).unwrap();
+            let source =
+                Source::open(&dir, shape, true, &Preprocess::default(), &mut |_| {}).unwrap();
             assert_eq!(source.classes(), 5);
             let (crop, class) = source.draw(&mut stream(0, "t", &[]), shape).unwrap();
             assert_eq!(crop.shape(), [16, 16, 1]);
@@ -210,10 +233,12 @@ mod files {
                 "{\"file\":\"s.npy\",\"index\":2,\"class\":0}\n",
             )
             .unwrap();
-            let err = Source::open(&dir, shape, true).err().unwrap();
+            let err =
+                Source::open(&dir, shape, true, &Preprocess::default(), &mut |_| {}).err().unwrap();
             assert!(format!("{err:#}").contains("crop 2 asked from a shard of 2"), "{err:#}");
             std::fs::remove_dir_all(&dir).unwrap();
-            let err = Source::open(&dir, shape, true).err().unwrap();
+            let err =
+                Source::open(&dir, shape, true, &Preprocess::default(), &mut |_| {}).err().unwrap();
             assert!(format!("{err:#}").contains("needs pseudo-class labels"), "{err:#}");
         }
 

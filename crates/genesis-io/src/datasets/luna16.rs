@@ -1,8 +1,10 @@
-//! LUNA16 → a cache of 64×64×32 Models Genesis cubes (spec §3.1), written as NPY shards
-//! with a JSON manifest.
+//! LUNA16 (or any folder of CT scans) → a cache of 64×64×32 Models Genesis cubes (spec §3.1),
+//! written as NPY shards with a JSON manifest.
 //!
-//! Scans are `subset*/**/*.mhd` under the root, sorted. Each scan is read, treated as CT,
-//! normalized (HU [-1000, 1000] → [0, 1]) and passed to
+//! Scans are `subset*/**/*.mhd` under a LUNA16 root; under any other folder, its items as
+//! [`super::folder::FolderDataset`] lists them (files, and one volume per series of a folder
+//! of DICOM slices), sorted. Each scan is read and preprocessed ([`ExtractConfig::preprocess`]:
+//! by default treated as CT, HU [-1000, 1000] → [0, 1]; optionally resampled) and passed to
 //! [`genesis_core::patches::extract_cubes`] with a generator seeded by the run seed and the
 //! scan's relative path, so a scan gives the same cubes whatever the partition or the order.
 //! Cubes are buffered only until a shard holds `shard_size` (whole scans are never split),
@@ -16,7 +18,8 @@ use genesis_core::patches::{CubeConfig, extract_cubes};
 use genesis_core::{Modality, Units, Volume};
 use serde::{Deserialize, Serialize};
 
-use crate::{Conventions, IoError};
+use super::folder::{FolderDataset, Item};
+use crate::{Intensity, IoError, Preprocess};
 
 /// Partition `index` of `count` (`"I/N"` on command lines).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,7 +59,7 @@ impl Partition {
 }
 
 /// Options of an extraction run; recorded in the manifest and checked on resume.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ExtractConfig {
     /// Cube sampler (spec §3.1 defaults).
@@ -65,11 +68,15 @@ pub struct ExtractConfig {
     pub shard_size: usize,
     /// Run seed.
     pub seed: u64,
+    /// How each scan is read and normalized (default: CT in HU, window [-1000, 1000]; a
+    /// manifest written before this key existed reads as that default).
+    pub preprocess: Preprocess,
 }
 
 impl Default for ExtractConfig {
     fn default() -> Self {
-        Self { cubes: CubeConfig::default(), shard_size: 256, seed: 0 }
+        let preprocess = Preprocess { intensity: Intensity::Hu, ..Preprocess::default() };
+        Self { cubes: CubeConfig::default(), shard_size: 256, seed: 0, preprocess }
     }
 }
 
@@ -126,13 +133,17 @@ pub fn scans(root: &Path) -> Result<Vec<PathBuf>, IoError> {
     Ok(out)
 }
 
-/// Reads a scan as CT and normalizes it to [0, 1].
-fn load_ct(path: &Path) -> Result<Volume, IoError> {
-    let mut volume = crate::load(path)?;
-    volume.meta.modality = Modality::Ct;
-    volume.meta.units = Units::Hounsfield;
-    Conventions::default().normalize(&mut volume);
-    Ok(volume)
+/// The scans of `root`: its LUNA16 `subset*` scans, else every item of the folder (files, and
+/// the series of folders of DICOM slices).
+pub fn items(root: &Path, pre: &Preprocess) -> Result<Vec<Item>, IoError> {
+    let luna = scans(root)?;
+    if !luna.is_empty() {
+        return Ok(luna
+            .into_iter()
+            .map(|path| Item { path, series: None, mixed: false })
+            .collect());
+    }
+    Ok(FolderDataset::open(root, pre.clone())?.items().to_vec())
 }
 
 /// Extracts the cubes of this partition's scans under `root` into `out`, resuming from its
@@ -161,25 +172,21 @@ pub fn extract(
         }
         m
     } else {
-        Manifest { config: *config, partition, shards: Vec::new(), scans: Vec::new() }
+        Manifest { config: config.clone(), partition, shards: Vec::new(), scans: Vec::new() }
     };
-    let all = scans(root)?;
-    if all.is_empty() {
-        return Err(IoError::Dataset {
-            file: root.to_path_buf(),
-            detail: "no subset*/…/*.mhd scans".into(),
-        });
-    }
+    let all = items(root, &config.preprocess)?;
     let mut buffer: Vec<Volume> = Vec::new();
     let mut pending: Vec<ScanRecord> = Vec::new();
-    for (k, path) in all.iter().enumerate() {
-        let name = path.strip_prefix(root).unwrap_or(path).to_string_lossy().into_owned();
+    for (k, item) in all.iter().enumerate() {
+        let name = item.name(root);
         if k % partition.count != partition.index || manifest.scans.iter().any(|s| s.name == name) {
             continue;
         }
         let mut rng = genesis_core::rng::stream(config.seed, &format!("luna16-cubes:{name}"), &[]);
-        let record = match load_ct(path) {
-            Ok(volume) => {
+        let record = match item.load(&config.preprocess) {
+            Ok(loaded) => {
+                let mut volume = loaded.volume;
+                volume.meta.modality = Modality::Ct;
                 let cubes = extract_cubes(&volume, &config.cubes, &mut rng);
                 let count = cubes.len();
                 buffer.extend(cubes);

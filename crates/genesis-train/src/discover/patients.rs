@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use genesis_core::Volume;
 use genesis_core::phantom::PhantomConfig;
-use genesis_io::Conventions;
+use genesis_io::Preprocess;
 use genesis_io::datasets::folder::FolderDataset;
 
 use crate::phantoms::render_phantoms;
@@ -53,12 +53,8 @@ impl Patients {
 
     /// The readable files of `dir`.
     pub fn folder(dir: &Path, dim: Dim) -> anyhow::Result<Self> {
-        let dataset = FolderDataset::open(dir, Conventions::default())?;
-        let names = dataset
-            .files()
-            .iter()
-            .map(|f| f.strip_prefix(dir).unwrap_or(f).display().to_string())
-            .collect();
+        let dataset = FolderDataset::open(dir, Preprocess::default())?;
+        let names = dataset.items().iter().map(|i| i.name(dir)).collect();
         Ok(Self::Folder { dataset, names, dim })
     }
 

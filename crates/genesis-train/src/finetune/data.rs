@@ -18,6 +18,9 @@ use genesis_core::rng::{GenesisRng, RngExt, stream};
 use genesis_core::transforms::draw::Shuffler;
 use genesis_core::transforms::{Apply, FlipAxis, FlipParams};
 
+use genesis_io::datasets::folder::FolderDataset;
+
+use crate::observer::{Observer, tell};
 use crate::recipe::{Dim, FinetuneConfig, Task};
 use crate::step::{Shard, sample_rows, shard_ranges};
 
@@ -52,8 +55,9 @@ pub struct Splits {
     pub classes: usize,
 }
 
-/// Loads or renders the data of `cfg` and splits it.
-pub fn open(cfg: &FinetuneConfig) -> anyhow::Result<Splits> {
+/// Loads or renders the data of `cfg` and splits it; notices about the files (a 4-D file cut
+/// to one volume) go to `obs`.
+pub fn open(cfg: &FinetuneConfig, obs: &mut dyn Observer) -> anyhow::Result<Splits> {
     let samples = if cfg.data == "phantom" {
         if cfg.dim == Dim::D3 {
             bail!(
@@ -67,8 +71,8 @@ pub fn open(cfg: &FinetuneConfig) -> anyhow::Result<Splits> {
             bail!("--data {}: no such folder (or use --data phantom)", dir.display());
         }
         match cfg.task {
-            Task::Classify => classification_folder(dir, cfg)?,
-            Task::Segment => segmentation_folder(dir, cfg)?,
+            Task::Classify => classification_folder(dir, cfg, obs)?,
+            Task::Segment => segmentation_folder(dir, cfg, obs)?,
         }
     };
     let classes = match cfg.task {
@@ -165,9 +169,12 @@ fn phantom(cfg: &FinetuneConfig) -> anyhow::Result<Vec<Sample>> {
     Ok(samples)
 }
 
-/// Reads an image and resizes it to the configured shape, refusing a 2-D/3-D mismatch.
-fn image(path: &Path, cfg: &FinetuneConfig) -> anyhow::Result<Volume> {
-    let v = genesis_io::load_normalized(path)?;
+/// Reads an image (a file or a folder of DICOM slices) preprocessed by `cfg` and resizes it to
+/// the configured shape, refusing a 2-D/3-D mismatch.
+fn image(path: &Path, cfg: &FinetuneConfig, obs: &mut dyn Observer) -> anyhow::Result<Volume> {
+    let loaded = genesis_io::load_preprocessed(path, &cfg.preprocess)?;
+    tell(obs, &path.display().to_string(), &loaded);
+    let v = loaded.volume;
     check_dim(path, &v, cfg)?;
     Ok(resize(&v, cfg.sample_shape(), Filter::Linear)?)
 }
@@ -187,7 +194,11 @@ fn check_dim(path: &Path, v: &Volume, cfg: &FinetuneConfig) -> anyhow::Result<()
 }
 
 /// A classification folder: `labels.csv` with a `file,label` header.
-fn classification_folder(dir: &Path, cfg: &FinetuneConfig) -> anyhow::Result<Vec<Sample>> {
+fn classification_folder(
+    dir: &Path,
+    cfg: &FinetuneConfig,
+    obs: &mut dyn Observer,
+) -> anyhow::Result<Vec<Sample>> {
     let csv = dir.join("labels.csv");
     if !csv.is_file() {
         bail!(
@@ -212,10 +223,10 @@ fn classification_folder(dir: &Path, cfg: &FinetuneConfig) -> anyhow::Result<Vec
             format!("{}: the label `{}` is not a class number 0, 1, …", at(), label.trim())
         })?;
         let path = dir.join(file.trim());
-        if !path.is_file() {
+        if !path.exists() {
             bail!("{}: {} does not exist (paths are relative to {})", at(), file, dir.display());
         }
-        let image = image(&path, cfg).with_context(at)?;
+        let image = image(&path, cfg, obs).with_context(at)?;
         let group = samples.len() as u64;
         samples.push(Sample { image, label, mask: None, group });
     }
@@ -225,8 +236,14 @@ fn classification_folder(dir: &Path, cfg: &FinetuneConfig) -> anyhow::Result<Vec
     Ok(samples)
 }
 
-/// A segmentation folder: `images/` and `masks/` with the same relative file names.
-fn segmentation_folder(dir: &Path, cfg: &FinetuneConfig) -> anyhow::Result<Vec<Sample>> {
+/// A segmentation folder: `images/` and `masks/` with the same relative names (a folder of
+/// DICOM slices under `images/` may have its mask as a file of that name plus an extension,
+/// e.g. `masks/case1.nii.gz` for `images/case1/`).
+fn segmentation_folder(
+    dir: &Path,
+    cfg: &FinetuneConfig,
+    obs: &mut dyn Observer,
+) -> anyhow::Result<Vec<Sample>> {
     let (images, masks) = (dir.join("images"), dir.join("masks"));
     if !images.is_dir() || !masks.is_dir() {
         bail!(
@@ -234,17 +251,19 @@ fn segmentation_folder(dir: &Path, cfg: &FinetuneConfig) -> anyhow::Result<Vec<S
             dir.display()
         );
     }
-    let listing = genesis_io::datasets::folder::FolderDataset::open(&images, Default::default())?;
+    let listing = FolderDataset::open(&images, cfg.preprocess.clone())?;
     let mut samples = Vec::new();
-    for file in listing.files() {
+    for (i, item) in listing.items().iter().enumerate() {
+        let file = &item.path;
         let relative: PathBuf = file.strip_prefix(&images).unwrap_or(file).to_path_buf();
-        let mask_path = masks.join(&relative);
-        if !mask_path.is_file() {
-            bail!("{}: no mask {} for this image", file.display(), mask_path.display());
-        }
-        let raw = genesis_io::load_normalized(file)?;
+        let Some(mask_path) = mask_of(&masks, &relative) else {
+            bail!("{}: no mask {} for this image", file.display(), masks.join(&relative).display());
+        };
+        let loaded = listing.load(i)?;
+        tell(obs, &item.name(&images), &loaded);
+        let raw = loaded.volume;
         check_dim(file, &raw, cfg)?;
-        let mask = genesis_io::load(&mask_path)?;
+        let mask = cfg.preprocess.resample(&mask_path, genesis_io::load(&mask_path)?)?;
         if mask.shape() != raw.shape() {
             bail!(
                 "{}: mask shape {:?} differs from the image's {:?}",
@@ -262,6 +281,19 @@ fn segmentation_folder(dir: &Path, cfg: &FinetuneConfig) -> anyhow::Result<Vec<S
         samples.push(Sample { image, label: 0, mask: Some(mask), group });
     }
     Ok(samples)
+}
+
+/// The mask of the image at `relative` under `masks/`: the same name, else (for a folder of
+/// DICOM slices) that name with a volume extension.
+fn mask_of(masks: &Path, relative: &Path) -> Option<PathBuf> {
+    let same = masks.join(relative);
+    if same.exists() {
+        return Some(same);
+    }
+    [".nii.gz", ".nii", ".npy", ".mha", ".mhd", ".dcm"]
+        .iter()
+        .map(|ext| PathBuf::from(format!("{}{ext}", same.display())))
+        .find(|p| p.is_file())
 }
 
 /// One batch on the host, `[n, 1, spatial…]` in x-major order.
@@ -357,16 +389,16 @@ mod tests {
     #[test]
     fn phantom_splits_are_disjoint_by_patient_and_fixed_by_the_split_seed() {
         let c = cfg(Task::Classify);
-        let a = open(&c).unwrap();
+        let a = open(&c, &mut crate::Silent).unwrap();
         assert_eq!(a.classes, 2);
         assert_eq!(a.train.len(), c.labels.min(2 * 24 - a.val.len() - a.test.len()));
         let groups = |s: &[Sample]| s.iter().map(|x| x.group).collect::<Vec<_>>();
         let test = groups(&a.test);
         assert!(groups(&a.train).iter().chain(&groups(&a.val)).all(|g| !test.contains(g)));
         assert!(a.train.iter().any(|s| s.label == 0) && a.train.iter().any(|s| s.label == 1));
-        let b = open(&FinetuneConfig { seed: 1, ..c.clone() }).unwrap();
+        let b = open(&FinetuneConfig { seed: 1, ..c.clone() }, &mut crate::Silent).unwrap();
         assert_eq!(test, groups(&b.test));
-        let seg = open(&cfg(Task::Segment)).unwrap();
+        let seg = open(&cfg(Task::Segment), &mut crate::Silent).unwrap();
         assert!(seg.test.iter().all(|s| s.mask.as_ref().unwrap().shape() == [32, 32, 1]));
     }
 
@@ -376,7 +408,8 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let folder = FinetuneConfig { data: dir.display().to_string(), ..cfg(Task::Classify) };
-        let message = |c: &FinetuneConfig| format!("{:#}", open(c).unwrap_err());
+        let message =
+            |c: &FinetuneConfig| format!("{:#}", open(c, &mut crate::Silent).unwrap_err());
         assert!(message(&folder).contains("no labels.csv"));
         let img = Volume::image(8, 8, vec![0.5; 64]).unwrap();
         genesis_io::raster::write_png(&dir.join("a.png"), &img, false).unwrap();

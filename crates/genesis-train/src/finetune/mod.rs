@@ -63,7 +63,7 @@ pub fn run(
     }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     write(&cfg, &dir.join("run.toml"))?;
-    let splits = data::open(&cfg)?;
+    let splits = data::open(&cfg, obs)?;
     obs.note(&format!(
         "── genesis finetune: {} from {} on {} · {} train / {} val / {} test images ──",
         cfg.task.name(),

@@ -136,8 +136,8 @@ impl Weights {
         Ok(Self { path, arch, prefixed, bytes })
     }
 
-    /// Loads the U-Net part into `model` (built with `self.arch`).
-    fn load<M: Module + ModuleDisplay>(&self, model: M) -> anyhow::Result<M> {
+    /// Loads the U-Net part, output layer included, into `model` (built with `self.arch`).
+    pub(crate) fn load<M: Module + ModuleDisplay>(&self, model: M) -> anyhow::Result<M> {
         let context = || format!("{}: cannot load the U-Net", self.path.display());
         if self.prefixed {
             let (wrapped, _) = from_burnpack(Segmenter { unet: model }, self.bytes.clone(), false)

@@ -87,14 +87,16 @@ pub fn run(
 fn open_source(cfg: &RunConfig, run: &Path, obs: &mut dyn Observer) -> anyhow::Result<Source> {
     let shape = cfg.sample_shape();
     if cfg.data != "phantom" {
-        return Source::open(Path::new(&cfg.data), shape, cfg.method.has_head());
+        let needs_labels = cfg.method.has_head();
+        let warn = &mut |line: &str| obs.warn(line);
+        return Source::open(Path::new(&cfg.data), shape, needs_labels, &cfg.preprocess, warn);
     }
     if !cfg.method.has_head() {
         return Source::random(phantoms(cfg)?, shape);
     }
     let dir = run.join("discovery");
     discover_phantoms(cfg, &dir, obs)?;
-    Source::open(&dir, shape, true)
+    Source::open(&dir, shape, true, &cfg.preprocess, &mut |line: &str| obs.warn(line))
 }
 
 /// Renders `cfg.patients` phantoms (radiographs in 2-D, normalized CT in 3-D) with room for

@@ -3,10 +3,12 @@
 use std::path::Path;
 
 use anyhow::bail;
+use genesis_io::Preprocess;
 use serde::{Deserialize, Serialize};
 
 use super::{
     Dim, Optimizer, config_table, defaults, key, layered, require_counts_and_lr, require_levels,
+    require_preprocess,
 };
 use crate::schedule::LrSchedule;
 
@@ -111,6 +113,10 @@ pub struct FinetuneConfig {
     pub levels: usize,
     /// Phantom patients rendered for `data = "phantom"` (each gives two lung windows).
     pub patients: usize,
+    /// How scans of a data folder are read: volume of a 4-D NIfTI file, DICOM series, HU
+    /// window or min–max, target spacing (the `[preprocess]` table; docs/io.md).
+    #[serde(default)]
+    pub preprocess: Preprocess,
 }
 
 fn half() -> f64 {
@@ -157,6 +163,7 @@ impl FinetuneConfig {
             base: 8,
             levels: 3,
             patients: 192,
+            preprocess: Preprocess::default(),
         }
     }
 
@@ -182,6 +189,7 @@ impl FinetuneConfig {
         ];
         require_counts_and_lr(&positive, self.lr)?;
         self.optimization().validate()?;
+        require_preprocess(&self.preprocess)?;
         let fractions =
             [("test-fraction", self.test_fraction), ("val-fraction", self.val_fraction)];
         if let Some((key, v)) = fractions.iter().find(|(_, v)| !(0.0..1.0).contains(v) || *v == 0.0)

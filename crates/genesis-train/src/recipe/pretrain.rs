@@ -4,12 +4,13 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use genesis_core::Preset;
+use genesis_io::Preprocess;
 use genesis_nn::{Arch, ArchSpec, BnMode};
 use serde::{Deserialize, Serialize};
 
 use super::{
     Dim, Optimizer, config_table, defaults, key, layered, read_table, require_counts_and_lr,
-    require_levels,
+    require_levels, require_preprocess,
 };
 use crate::schedule::{LrSchedule, Schedule};
 
@@ -116,6 +117,10 @@ pub struct RunConfig {
     pub prefetch: usize,
     /// Validation samples shown in each epoch's restoration grid.
     pub grid_samples: usize,
+    /// How scans of a data folder are read: volume of a 4-D NIfTI file, DICOM series, HU
+    /// window or min–max, target spacing (the `[preprocess]` table; docs/io.md).
+    #[serde(default)]
+    pub preprocess: Preprocess,
 }
 
 /// Keys a resumed run may change; every other key would change the run's meaning.
@@ -170,6 +175,7 @@ impl RunConfig {
             workers: 2,
             prefetch: 2,
             grid_samples: 4,
+            preprocess: Preprocess::default(),
         }
     }
 
@@ -210,6 +216,7 @@ impl RunConfig {
         ];
         require_counts_and_lr(&positive, self.lr)?;
         self.optimization().validate()?;
+        require_preprocess(&self.preprocess)?;
         let divisor = match self.dim {
             Dim::D2 => 1 << self.levels.saturating_sub(1),
             Dim::D3 => 8,
@@ -309,6 +316,25 @@ mod tests {
     }
 
     #[test]
+    fn preprocess_flags_change_one_key_of_the_files_table() {
+        let dir = std::env::temp_dir().join(format!("genesis-pre-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("run.toml");
+        std::fs::write(&file, "[preprocess]\nhu-min = -500.0\nspacing = [1.0, 1.0, 2.0]\n")
+            .unwrap();
+        let over: toml::Table = toml::from_str("preprocess = { hu-max = 400.0 }").unwrap();
+        let cfg = RunConfig::resolve(Some(&file), &over).unwrap();
+        let p = &cfg.preprocess;
+        assert_eq!((p.hu_min, p.hu_max, p.spacing), (-500.0, 400.0, Some([1.0, 1.0, 2.0])));
+        super::super::write(&cfg, &file).unwrap();
+        assert_eq!(RunConfig::resolve(Some(&file), &toml::Table::new()).unwrap(), cfg);
+        let empty: toml::Table = toml::from_str("preprocess = { hu-max = -600.0 }").unwrap();
+        let err = RunConfig::resolve(Some(&file), &empty).unwrap_err();
+        assert!(err.to_string().contains("hu-min/hu-max"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn patience_zero_and_bad_knobs_are_refused_by_name() {
         let bad = |f: &[(&str, toml::Value)]| {
             RunConfig::resolve(None, &flags(f)).unwrap_err().to_string()
@@ -322,7 +348,7 @@ mod tests {
     fn run_files_written_before_the_new_keys_still_read() {
         let mut table =
             toml::Table::try_from(RunConfig::preset(Method::Restoration, Dim::D2)).unwrap();
-        for k in ["lr-schedule", "warmup-steps", "clip-grad-norm", "accumulate"] {
+        for k in ["lr-schedule", "warmup-steps", "clip-grad-norm", "accumulate", "preprocess"] {
             table.remove(k);
         }
         let cfg: RunConfig = toml::Value::Table(table).try_into().unwrap();
