@@ -8,7 +8,7 @@ use genesis_core::Volume;
 use serde_json::Value;
 
 mod common;
-use common::{folder, ok, text};
+use common::{datasets, folder, ok, text};
 
 fn genesis(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_genesis")).args(args).output().unwrap()
@@ -18,46 +18,6 @@ fn fails_with(output: Output, needle: &str) {
     let text = text(&output);
     assert!(!output.status.success(), "genesis should have failed:\n{text}");
     assert!(text.contains(needle), "expected `{needle}` in:\n{text}");
-}
-
-/// A 32×32 image of faint noise; with `square`, a bright 8×8 square at a position drawn from
-/// `i`. Returns the image and the square's mask.
-fn picture(i: usize, square: bool) -> (Volume, Volume) {
-    let (mut pixels, mut mask) = (vec![0.0f32; 32 * 32], vec![0.0f32; 32 * 32]);
-    for (p, v) in pixels.iter_mut().enumerate() {
-        *v = 0.2 + 0.1 * (((p * 7919 + i * 104_729) % 97) as f32 / 97.0);
-    }
-    if square {
-        let (r0, c0) = (2 + (i * 5) % 20, 2 + (i * 11) % 20);
-        for r in r0..r0 + 8 {
-            for c in c0..c0 + 8 {
-                pixels[r * 32 + c] = 0.9;
-                mask[r * 32 + c] = 1.0;
-            }
-        }
-    }
-    (Volume::image(32, 32, pixels).unwrap(), Volume::image(32, 32, mask).unwrap())
-}
-
-/// Writes a classification folder (`labels.csv`, half with squares) and a segmentation folder
-/// (`images/`, `masks/`, every image with a square) of `n` images each under `dir`.
-fn datasets(dir: &Path, n: usize) -> (PathBuf, PathBuf) {
-    let (cls, seg) = (dir.join("cls"), dir.join("seg"));
-    for sub in [cls.clone(), seg.join("images"), seg.join("masks")] {
-        std::fs::create_dir_all(sub).unwrap();
-    }
-    let mut csv = String::from("file,label\n");
-    for i in 0..n {
-        let (image, _) = picture(i, i % 2 == 1);
-        let name = format!("img{i:02}.png");
-        genesis_io::raster::write_png(&cls.join(&name), &image, false).unwrap();
-        csv.push_str(&format!("{name},{}\n", i % 2));
-        let (image, mask) = picture(i, true);
-        genesis_io::raster::write_png(&seg.join("images").join(&name), &image, false).unwrap();
-        genesis_io::raster::write_png(&seg.join("masks").join(&name), &mask, false).unwrap();
-    }
-    std::fs::write(cls.join("labels.csv"), csv).unwrap();
-    (cls, seg)
 }
 
 /// A small configuration: 32-pixel images, 3 levels, every image labelled, plus `extra`.

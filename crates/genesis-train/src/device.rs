@@ -1,4 +1,5 @@
-//! Device strings: `cpu`, `wgpu[:N]`, `cuda[:N]`, and lists of one backend for data-parallel
+//! Device strings: `cpu`, `wgpu[:N]` (`wgpu` is burn's default adapter, `wgpu:N` the N-th
+//! adapter wgpu enumerates), `cuda[:N]`, and lists of one backend for data-parallel
 //! training: `wgpu:0,wgpu:1` or `wgpu:0,1` (`cpu,cpu` lists the CPU twice, for tests).
 
 use anyhow::bail;
@@ -70,8 +71,25 @@ fn cpu() -> anyhow::Result<Device> {
 
 #[cfg(feature = "wgpu")]
 fn wgpu(index: Option<usize>) -> anyhow::Result<Device> {
-    use genesis_nn::burn::tensor::DeviceKind;
-    Ok(Device::wgpu(index.map_or(DeviceKind::DefaultDevice, DeviceKind::DiscreteGpu)))
+    use genesis_nn::burn::tensor::{DeviceKind, DeviceType};
+    // Asking for an adapter that is not there makes burn's device thread panic: check first.
+    let adapters = Device::enumerate(DeviceType::Wgpu).into_vec();
+    if adapters.is_empty() {
+        bail!(
+            "no wgpu adapter found: install a Vulkan (Linux, Windows) or Metal (macOS) driver for the GPU; \
+             without a GPU, Mesa's software driver runs wgpu on the CPU (Debian: apt install mesa-vulkan-drivers)"
+        );
+    }
+    match index {
+        None => Ok(Device::wgpu(DeviceKind::DefaultDevice)),
+        Some(i) => adapters.get(i).cloned().ok_or_else(|| {
+            anyhow::anyhow!(
+                "--device wgpu:{i}: this machine has {} wgpu adapter(s), wgpu:0 to wgpu:{}",
+                adapters.len(),
+                adapters.len() - 1
+            )
+        }),
+    }
 }
 
 #[cfg(not(feature = "wgpu"))]
@@ -114,6 +132,10 @@ mod tests {
         let one = parse("cpu,cpu").unwrap_err().to_string();
         assert!(one.contains("one device"), "{one}");
         #[cfg(feature = "wgpu")]
-        assert_eq!(parse_list("wgpu:0,0").unwrap().len(), 2);
+        {
+            assert_eq!(parse_list("wgpu:0,0").unwrap().len(), 2);
+            let missing = parse("wgpu:99").unwrap_err().to_string();
+            assert!(missing.contains("wgpu adapter(s)"), "{missing}");
+        }
     }
 }

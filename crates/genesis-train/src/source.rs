@@ -267,7 +267,8 @@ mod files {
             // [6, 6, 3] crops the cubes as they are, [10, 10, 4] enlarges them first.
             for shape in [[6, 6, 3], [10, 10, 4]] {
                 let eager = Source::random(cubes.as_ref().unwrap().clone(), shape).unwrap();
-                let lazy = Source::open(&dir, shape, false).unwrap();
+                let lazy =
+                    Source::open(&dir, shape, false, &Preprocess::default(), &mut |_| {}).unwrap();
                 assert!(matches!(lazy, Source::Cubes(_)));
                 for i in 0..20 {
                     let draw = |s: &Source| s.draw(&mut stream(7, "t", &[i]), shape).unwrap();
@@ -277,7 +278,12 @@ mod files {
             let shard = dir.join(&manifest.shards[1].file);
             let file = std::fs::OpenOptions::new().write(true).open(&shard).unwrap();
             file.set_len(100).unwrap();
-            let err = format!("{:#}", Source::open(&dir, [6, 6, 3], false).err().unwrap());
+            let err = format!(
+                "{:#}",
+                Source::open(&dir, [6, 6, 3], false, &Preprocess::default(), &mut |_| {})
+                    .err()
+                    .unwrap()
+            );
             assert!(err.contains("shard-0of1-00001.npy") && err.contains("truncated"), "{err}");
             std::fs::remove_dir_all(&dir).unwrap();
         }

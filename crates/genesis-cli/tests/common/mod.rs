@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use genesis_core::Volume;
+
 /// A fresh, empty folder named `name` under cargo's test scratch directory.
 pub fn folder(name: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
@@ -32,4 +34,44 @@ pub fn ok(output: Output) -> String {
 pub fn failure(output: Output) -> String {
     assert!(!output.status.success(), "genesis should have failed:\n{}", text(&output));
     String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A 32×32 image of faint noise; with `square`, a bright 8×8 square at a position drawn from
+/// `i`. Returns the image and the square's mask.
+pub fn picture(i: usize, square: bool) -> (Volume, Volume) {
+    let (mut pixels, mut mask) = (vec![0.0f32; 32 * 32], vec![0.0f32; 32 * 32]);
+    for (p, v) in pixels.iter_mut().enumerate() {
+        *v = 0.2 + 0.1 * (((p * 7919 + i * 104_729) % 97) as f32 / 97.0);
+    }
+    if square {
+        let (r0, c0) = (2 + (i * 5) % 20, 2 + (i * 11) % 20);
+        for r in r0..r0 + 8 {
+            for c in c0..c0 + 8 {
+                pixels[r * 32 + c] = 0.9;
+                mask[r * 32 + c] = 1.0;
+            }
+        }
+    }
+    (Volume::image(32, 32, pixels).unwrap(), Volume::image(32, 32, mask).unwrap())
+}
+
+/// Writes a classification folder (`labels.csv`, half with squares) and a segmentation folder
+/// (`images/`, `masks/`, every image with a square) of `n` images each under `dir`.
+pub fn datasets(dir: &Path, n: usize) -> (PathBuf, PathBuf) {
+    let (cls, seg) = (dir.join("cls"), dir.join("seg"));
+    for sub in [cls.clone(), seg.join("images"), seg.join("masks")] {
+        std::fs::create_dir_all(sub).unwrap();
+    }
+    let mut csv = String::from("file,label\n");
+    for i in 0..n {
+        let (image, _) = picture(i, i % 2 == 1);
+        let name = format!("img{i:02}.png");
+        genesis_io::raster::write_png(&cls.join(&name), &image, false).unwrap();
+        csv.push_str(&format!("{name},{}\n", i % 2));
+        let (image, mask) = picture(i, true);
+        genesis_io::raster::write_png(&seg.join("images").join(&name), &image, false).unwrap();
+        genesis_io::raster::write_png(&seg.join("masks").join(&name), &mask, false).unwrap();
+    }
+    std::fs::write(cls.join("labels.csv"), csv).unwrap();
+    (cls, seg)
 }
