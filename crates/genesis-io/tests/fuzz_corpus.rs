@@ -41,3 +41,25 @@ fn every_corpus_file_is_ok_or_an_error_never_a_panic() {
         }
     }
 }
+
+#[test]
+fn the_on_demand_npy_reader_takes_every_npy_corpus_file_without_a_panic() {
+    let root = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("run by cargo test"))
+        .join("../../fuzz/corpus/npy");
+    for entry in std::fs::read_dir(root).unwrap() {
+        let file = entry.unwrap().path();
+        let result = std::panic::catch_unwind(|| {
+            let items = genesis_io::npy::Items::open(&file)?;
+            (0..=items.len())
+                .map(|i| items.read(i).map(|_| ()))
+                .find(Result::is_err)
+                .unwrap_or(Ok(()))
+        });
+        let result = result.unwrap_or_else(|_| panic!("{} panicked", file.display()));
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        if let Err(e) = result {
+            let e: IoError = e;
+            assert!(e.to_string().contains(&name), "{e} does not name {name}");
+        }
+    }
+}
