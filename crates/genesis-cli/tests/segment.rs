@@ -216,28 +216,12 @@ fn segment_runs_a_2d_model_slice_by_slice_over_a_dicom_series() {
     let p = genesis_io::load(&out).unwrap();
     assert_eq!((p.shape(), p.meta.spacing), ([40, 40, 3], [0.8, 0.8, 2.5]));
     assert!(p.data().iter().all(|v| v.is_finite() && (0.0..=1.0).contains(v)));
-    let e = failure(genesis(&[
-        "segment",
-        series.to_str().unwrap(),
-        "--model",
-        run.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--window",
-        "32,32,4",
-    ]));
+    let (series, run, out) =
+        (series.to_str().unwrap(), run.to_str().unwrap(), out.to_str().unwrap());
+    let args = ["segment", series, "--model", run, "--out", out, "--window", "32,32,4"];
+    let e = failure(genesis(&args));
     assert!(e.contains("2 DICOM series") && e.contains("9.9"), "{e}");
-    let e = failure(genesis(&[
-        "segment",
-        series.to_str().unwrap(),
-        "--model",
-        run.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--series=1.2.3.4",
-        "--window",
-        "32,32,4",
-    ]));
+    let e = failure(genesis(&[&args[..], &["--series=1.2.3.4"]].concat()));
     assert!(e.contains("slice by slice"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -89,12 +89,10 @@ pub fn pretrain_step<M: Network<D>, const D: usize>(
         .into_iter()
         .map(|terms| {
             let mut terms = terms.into_iter();
-            let mut next = || terms.next();
-            let (total, rec, cls) = (next(), next(), next());
             StepLosses {
-                total: total.expect("the total loss"),
-                rec: rec.expect("the restoration loss"),
-                cls,
+                total: terms.next().expect("the total loss"),
+                rec: terms.next().expect("the restoration loss"),
+                cls: terms.next(),
             }
         })
         .collect()
