@@ -7,16 +7,17 @@ use genesis_train::recipe::Task;
 
 use crate::flags::Flags;
 use crate::observer::Console;
-use crate::render::{bars::bars, save_png};
+use crate::render::{efficiency::efficiency, save_png};
 
 /// The experiments.
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
-    /// Pretraining vs scratch: pretrain Models Genesis and Semantic Genesis on phantoms (or reuse
-    /// weights), fine-tune scratch / MG / SG with a few labels over several seeds on the phantom
-    /// nodule benchmark, write a mean ± std table and a bar plot. About 17 CPU-minutes with the
-    /// defaults (21 minutes of wall time on 2 cores that a compile shared); rerunning reuses
-    /// finished runs in --out.
+    /// Label efficiency of pretraining: pretrain Models Genesis and Semantic Genesis on
+    /// phantoms (or reuse weights), fine-tune scratch / MG / SG at each label budget over
+    /// several seeds on one fixed split of the phantom nodule benchmark, and write a table
+    /// (mean ± std, 95% intervals, paired differences to scratch with p-values), results.json
+    /// and a label-efficiency plot. Rerunning reuses finished runs in --out, so an interrupted
+    /// experiment continues; see docs/finetuning.md for the time it takes.
     Transfer(TransferArgs),
 }
 
@@ -36,18 +37,23 @@ pub struct TransferArgs {
     /// Epochs of each pretraining run (40 steps each, on 2-D phantoms).
     #[arg(long, default_value_t = 10)]
     pub pretrain_epochs: usize,
-    /// Fine-tuning seeds per task and initialisation (each draws its own labelled subset).
-    #[arg(long, default_value_t = 3)]
+    /// Fine-tuning seeds per task, budget and initialisation (seed k draws the same labelled
+    /// images for every initialisation, so differences pair by seed).
+    #[arg(long, default_value_t = 5)]
     pub seeds: u64,
+    /// Label budgets (labelled training images per run), comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "4,8,16,32,64")]
+    pub labels: Vec<usize>,
+    /// Seed of the train / validation / test split (the phantom patients too); the same for
+    /// every run. Change it to check a result on another split.
+    #[arg(long, default_value_t = 0)]
+    pub split_seed: u64,
     /// Tasks to run, comma-separated.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "classify,segment")]
     pub tasks: Vec<Task>,
     /// A fine-tuning TOML configuration shared by every run (see genesis finetune).
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Labelled training images per run (default 32).
-    #[arg(long)]
-    pub labels: Option<usize>,
     /// Fine-tuning epochs (at most).
     #[arg(long)]
     pub epochs: Option<usize>,
@@ -59,23 +65,23 @@ pub struct TransferArgs {
 /// Runs an experiment.
 pub fn run(command: Command) -> anyhow::Result<()> {
     let Command::Transfer(args) = command;
-    let flags = Flags::default()
-        .set("labels", args.labels.as_ref())?
-        .set("epochs", args.epochs.as_ref())?;
+    let flags = Flags::default().set("epochs", args.epochs.as_ref())?;
     let plan = Transfer {
         out: args.out.clone(),
         models_genesis: args.models_genesis,
         semantic_genesis: args.semantic_genesis,
         pretrain_epochs: args.pretrain_epochs,
         seeds: args.seeds,
+        labels: args.labels,
+        split_seed: args.split_seed,
         tasks: args.tasks.clone(),
         config: args.config,
         flags: flags.0,
         device: args.device,
     };
-    let (results, table) = experiment::transfer(&plan, &mut Console::default())?;
-    print!("{table}");
-    save_png(&bars(&results, &args.tasks), &args.out.join("results.png"))?;
+    let results = experiment::transfer(&plan, &mut Console::default())?;
+    print!("{}", experiment::markdown(&results, &plan));
+    save_png(&efficiency(&results), &args.out.join("results.png"))?;
     println!("results in {}/results.md, results.json, results.png", args.out.display());
     Ok(())
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 use genesis_train::finetune::Report;
-use genesis_train::recipe::{Dim, FinetuneConfig, Task};
+use genesis_train::recipe::{Dim, FinetuneConfig, Pool, SegLoss, Task};
 
 use crate::flags::{Flags, Knobs, Scan};
 use crate::observer::Console;
@@ -74,12 +74,34 @@ pub struct Overrides {
     /// Linear probe: freeze the pretrained encoder, train only the head (or the decoder).
     #[arg(long)]
     pub freeze_encoder: bool,
+    /// Learning rate of the pretrained layers as a fraction of --lr (new layers: --lr).
+    #[arg(long)]
+    pub pretrained_lr_scale: Option<f64>,
+    /// Epochs at the start in which only the new layers train (pretrained runs).
+    #[arg(long)]
+    pub head_warmup_epochs: Option<usize>,
+    /// The classifier's pooling of the bottleneck: avg, or max (keeps small local findings).
+    #[arg(long, value_enum)]
+    pub pool: Option<Pool>,
+    /// Rescale every image to [0, 1] by its own minimum and maximum.
+    #[arg(long)]
+    pub normalize: bool,
+    /// Segmentation loss: dice, or dice-bce (Dice + binary cross-entropy).
+    #[arg(long, value_enum)]
+    pub seg_loss: Option<SegLoss>,
+    /// Batch-norm statistics at evaluation: batch (each batch's own) or running (stored).
+    #[arg(long)]
+    pub bn: Option<String>,
+    /// Samples per epoch at least: a small labelled set is cycled to this many (0 = one pass).
+    #[arg(long)]
+    pub epoch_samples: Option<usize>,
 }
 
 impl Overrides {
     /// The flags given, as config keys.
     pub fn table(&self) -> anyhow::Result<toml::Table> {
         let freeze = self.freeze_encoder.then_some(true);
+        let normalize = self.normalize.then_some(true);
         let flags = Flags::default()
             .set("task", self.task.as_ref())?
             .set("init", self.init.as_ref())?
@@ -93,7 +115,14 @@ impl Overrides {
             .set("lr", self.lr.as_ref())?
             .set("patience", self.patience.as_ref())?
             .set("size", self.size.as_ref())?
-            .set("freeze-encoder", freeze.as_ref())?;
+            .set("freeze-encoder", freeze.as_ref())?
+            .set("pretrained-lr-scale", self.pretrained_lr_scale.as_ref())?
+            .set("head-warmup-epochs", self.head_warmup_epochs.as_ref())?
+            .set("pool", self.pool.as_ref())?
+            .set("normalize", normalize.as_ref())?
+            .set("seg-loss", self.seg_loss.as_ref())?
+            .set("bn", self.bn.as_ref())?
+            .set("epoch-samples", self.epoch_samples.as_ref())?;
         Ok(self.scan.add(self.knobs.add(flags)?)?.0)
     }
 }

@@ -97,6 +97,8 @@ fn pretrained_semantic_genesis_weights_load_and_bad_input_is_explained() {
         "the file's architecture wins over the config's base 8:\n{out}"
     );
     assert_eq!(report(&run)["freeze_encoder"], Value::Bool(true));
+    head_warmup_keeps_the_pretrained_layers(&dir, &pre, cfg, cls);
+    experiment_summarises_label_budgets(&dir, &pre);
 
     // 3-D from scratch through the same code: NPY volumes, the 3-D U-Net.
     let vol = dir.join("vol");
@@ -140,4 +142,96 @@ fn pretrained_semantic_genesis_weights_load_and_bad_input_is_explained() {
         genesis(&[&base[..], &["--data", seg, "--task", "segment", "--out", out]].concat()),
         "img03.png",
     );
+}
+
+/// The tensors of a Burnpack file by name, as raw bytes.
+fn tensors(path: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    use genesis_nn::burn::store::{BurnpackStore, ModuleStore};
+    use genesis_nn::burn::tensor::Bytes;
+    let bytes = Bytes::from_bytes_vec(std::fs::read(path).unwrap());
+    let mut store = BurnpackStore::from_bytes(Some(bytes));
+    let all = store.get_all_tensors().unwrap();
+    all.iter().map(|(k, t)| (k.clone(), t.to_bytes().unwrap().to_vec())).collect()
+}
+
+/// One epoch of head-only warm-up (with the benchmark's other options on): the pretrained
+/// layers keep their weights, the new output and classifier layers move.
+fn head_warmup_keeps_the_pretrained_layers(dir: &Path, pre: &Path, cfg: &str, cls: &str) {
+    let run = dir.join("warmup");
+    let options = [
+        "--pool",
+        "max",
+        "--normalize",
+        "--bn",
+        "running",
+        "--epoch-samples",
+        "16",
+        "--head-warmup-epochs",
+        "1",
+        "--pretrained-lr-scale",
+        "0.1",
+    ];
+    let args = ["finetune", "--config", cfg, "--data", cls, "--init", pre.to_str().unwrap()];
+    ok(genesis(&[&args[..], &options[..], &["--out", run.to_str().unwrap()]].concat()));
+    let toml = std::fs::read_to_string(run.join("run.toml")).unwrap();
+    assert!(toml.contains("pool = \"max\"") && toml.contains("bn = \"running\""), "{toml}");
+    let (before, after) =
+        (tensors(&pre.join("checkpoints/best/model.bpk")), tensors(&run.join("model.bpk")));
+    let moved: Vec<&String> = after
+        .iter()
+        .filter(|(k, v)| before.get(*k).is_none_or(|b| b != *v))
+        .map(|(k, _)| k)
+        .collect();
+    assert!(moved.iter().any(|k| k.starts_with("fc.")), "the classifier trains: {moved:?}");
+    let pretrained =
+        |k: &str| k.starts_with("unet.") && k.contains(".conv") && !k.contains("out_tr");
+    assert!(after.keys().filter(|k| pretrained(k)).count() > 10, "{:?}", after.keys());
+    let pretrained_moved: Vec<&&String> = moved.iter().filter(|k| pretrained(k)).collect();
+    assert!(pretrained_moved.is_empty(), "frozen by the warm-up: {pretrained_moved:?}");
+}
+
+/// `genesis experiment transfer` on tiny budgets: one run per task, budget, init and seed,
+/// summaries with intervals and paired tests, the plot, and a rerun that reuses every run.
+fn experiment_summarises_label_budgets(dir: &Path, pre: &Path) {
+    let out = dir.join("transfer");
+    let config = dir.join("experiment.toml");
+    std::fs::write(&config, "size = 32\npatients = 24\nepochs = 1\nepoch-samples = 8\nbatch = 4\n")
+        .unwrap();
+    let pre = pre.to_str().unwrap();
+    let args = [
+        "experiment",
+        "transfer",
+        "--models-genesis",
+        pre,
+        "--semantic-genesis",
+        pre,
+        "--tasks",
+        "classify",
+        "--labels",
+        "2,4",
+        "--seeds",
+        "2",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let first = ok(genesis(&args));
+    assert!(first.contains("Δ MG"), "{first}");
+    let results: Value =
+        serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(results["runs"].as_array().unwrap().len(), 2 * 3 * 2);
+    let cells = results["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 2 * 3);
+    for cell in cells {
+        let m = &cell["metric"];
+        assert!(m["low"].as_f64().unwrap() <= m["mean"].as_f64().unwrap(), "{cell}");
+        assert_eq!(cell["vs_scratch"].is_null(), cell["init"] == 0, "{cell}");
+    }
+    assert!(out.join("results.png").is_file() && out.join("results.md").is_file());
+    let again = ok(genesis(&args));
+    assert_eq!(again.matches("reusing").count(), 12, "{again}");
+    let rerun: Value =
+        serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(rerun["cells"], results["cells"]);
 }

@@ -103,6 +103,7 @@ impl<C: Spatial<D>, const D: usize> Network<D> for EncoderDecoder<C, D>
 where
     EncoderDecoder<C, D>: Module + burn::module::ModuleDisplay,
     DownTransition<C>: Module,
+    OutputTransition<C>: Module,
 {
     fn freeze_encoder(mut self) -> Self {
         self.down = self.down.into_iter().map(Module::no_grad).collect();
@@ -111,5 +112,8 @@ where
 
     fn with_output_of(self, other: Self) -> Self {
         Self { out_tr: other.out_tr, ..self }
+    }
+    fn output_layer(&self) -> Vec<burn::module::ParamId> {
+        crate::model::param_ids(&self.out_tr)
     }
 }

@@ -36,7 +36,7 @@ pub mod weights;
 pub use arch::{Arch, ArchSpec, ModelTask, init_device, seed};
 pub use autoencoder::{Autoencoder2d, Autoencoder3d, AutoencoderConfig};
 pub use head::{Head, HeadConfig, HeadKind};
-pub use model::{GenesisModel, InputError, Network, materialize, trainable_params};
+pub use model::{GenesisModel, InputError, Network, materialize, param_ids, trainable_params};
 pub use norm::BnMode;
 pub use semantic::{SemanticGenesis, SemanticGenesis2d, SemanticGenesis3d, SemanticOutput};
 pub use unet2d::{UNet2d, UNet2dConfig};

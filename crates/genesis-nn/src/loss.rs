@@ -23,3 +23,12 @@ pub fn dice<const D: usize>(prediction: Tensor<D>, target: Tensor<D>) -> Tensor<
     let total = prediction.sum() + target.sum();
     (intersection.mul_scalar(2.0).add_scalar(1.0) / total.add_scalar(1.0)).neg().add_scalar(1.0)
 }
+
+/// Binary cross-entropy of probabilities `prediction` (a sigmoid's output, clamped away from 0
+/// and 1) against targets in {0, 1}, averaged over all elements (PyTorch `BCELoss`).
+pub fn binary_cross_entropy<const D: usize>(prediction: Tensor<D>, target: Tensor<D>) -> Tensor<1> {
+    let p = prediction.clamp(1e-6, 1.0 - 1e-6);
+    let positive = target.clone() * p.clone().log();
+    let negative = target.neg().add_scalar(1.0) * p.neg().add_scalar(1.0).log();
+    (positive + negative).mean().neg()
+}

@@ -1,6 +1,6 @@
 //! The contract every Genesis network follows, and input-shape checks.
 
-use burn::module::{Module, ModuleDisplay, ModuleVisitor, Param};
+use burn::module::{Module, ModuleDisplay, ModuleVisitor, Param, ParamId};
 use burn::store::ModuleSnapshot;
 use burn::tensor::Tensor;
 
@@ -123,6 +123,21 @@ pub trait Network<const D: usize>: Module + ModuleDisplay + GenesisModel<D> {
     fn freeze_encoder(self) -> Self;
     /// This network with the output layer of `other`.
     fn with_output_of(self, other: Self) -> Self;
+    /// The parameters of the output layer (the one fine-tuning starts afresh).
+    fn output_layer(&self) -> Vec<ParamId>;
+}
+
+/// The ids of every parameter of `module` (e.g. for a parameter group of the optimiser).
+pub fn param_ids<M: Module>(module: &M) -> Vec<ParamId> {
+    struct Ids(Vec<ParamId>);
+    impl ModuleVisitor for Ids {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            self.0.push(param.id);
+        }
+    }
+    let mut ids = Ids(Vec::new());
+    module.visit(&mut ids);
+    ids.0
 }
 
 /// Initialises every parameter of `model` now, in declaration order. burn initialises

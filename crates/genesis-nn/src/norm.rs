@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 /// In training (an autodiff device) both modes use the batch statistics and update the running
 /// ones, like PyTorch's `BatchNorm3d.train()`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum BnMode {
     /// Statistics of the current batch, always (the original `ContBatchNorm3d`): reproduces the
     /// released models' outputs, but an output depends on the rest of its batch.

@@ -110,4 +110,7 @@ where
     fn with_output_of(self, other: Self) -> Self {
         Self { unet: self.unet.with_output_of(other.unet), ..self }
     }
+    fn output_layer(&self) -> Vec<burn::module::ParamId> {
+        self.unet.output_layer()
+    }
 }

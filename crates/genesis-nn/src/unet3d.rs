@@ -128,4 +128,7 @@ impl Network<5> for UNet3d {
     fn with_output_of(self, other: Self) -> Self {
         Self { out_tr: other.out_tr, ..self }
     }
+    fn output_layer(&self) -> Vec<burn::module::ParamId> {
+        crate::model::param_ids(&self.out_tr)
+    }
 }

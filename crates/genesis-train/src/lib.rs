@@ -38,6 +38,8 @@ pub mod schedule;
 pub mod segment;
 pub mod session;
 pub mod source;
+#[cfg(not(target_family = "wasm"))]
+pub mod stats;
 pub mod step;
 
 pub use observer::{Observer, Silent};

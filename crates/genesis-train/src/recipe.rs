@@ -36,7 +36,7 @@ use genesis_nn::burn::optim::{AdamConfig, ModuleOptimizer, SgdConfig, momentum::
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 pub use crate::schedule::Optimization;
-pub use finetune::{FinetuneConfig, Task};
+pub use finetune::{FinetuneConfig, Pool, SegLoss, Task};
 pub use pretrain::{Method, RunConfig};
 
 /// 2-D images or 3-D volumes.
@@ -207,5 +207,10 @@ pub(crate) mod defaults {
     /// One batch per step.
     pub fn one() -> usize {
         1
+    }
+
+    /// A factor of one.
+    pub fn unit() -> f64 {
+        1.0
     }
 }

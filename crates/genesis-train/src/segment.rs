@@ -221,7 +221,7 @@ pub fn run(job: &SegmentJob, obs: &mut dyn Observer) -> anyhow::Result<Segmented
         arch.dim.name()
     ));
     let device = crate::device::parse(&job.device)?;
-    let spec = genesis_nn::ArchSpec { bn_mode: job.bn, ..arch.spec() };
+    let spec = arch.spec(job.bn);
     let task = Predict { weights: &weights, volume: &volume, tiling, device: device.clone(), obs };
     let probabilities = spec.with_model(&device, task)?;
     let mut out = if probabilities.shape() == original.shape() {
@@ -418,14 +418,15 @@ mod tests {
         let data = (0..16 * 16 * 8).map(|i| ((i * 37) % 101) as f32 / 100.0).collect();
         let volume = Volume::new([16, 16, 8], data).unwrap();
         let arch = Arch { dim: Dim::D3, base: 4, depth: 4 };
-        let (direct, tiled) = arch.spec().with_model(&Device::flex(), Direct(volume));
+        let (direct, tiled) = arch.spec(BnMode::Batch).with_model(&Device::flex(), Direct(volume));
         assert_eq!(direct.len(), tiled.len());
         // Σ w·p / Σ w over one window: p up to rounding (tolerance 1e-6).
         let worst = direct.iter().zip(&tiled).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
         assert!(worst < 1e-6, "largest difference {worst}");
         let image = Volume::new([16, 16, 1], (0..256).map(|i| (i % 7) as f32 / 7.0).collect());
         let arch = Arch { dim: Dim::D2, base: 4, depth: 3 };
-        let (direct, tiled) = arch.spec().with_model(&Device::flex(), Direct(image.unwrap()));
+        let (direct, tiled) =
+            arch.spec(BnMode::Batch).with_model(&Device::flex(), Direct(image.unwrap()));
         let worst = direct.iter().zip(&tiled).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
         assert!(worst < 1e-6, "2-D: largest difference {worst}");
     }

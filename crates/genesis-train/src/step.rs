@@ -14,6 +14,7 @@
 //! are those of the main device's shards.
 
 use genesis_nn::burn::module::{Module, ModuleVisitor, Param};
+use genesis_nn::burn::optim::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
 use genesis_nn::burn::optim::{GradientsAccumulator, GradientsParams, ModuleOptimizer};
 use genesis_nn::burn::tensor::{Device, Tensor};
 
@@ -109,13 +110,14 @@ impl<M: Module> Stepper<M> {
         std::iter::once((model.clone(), main)).chain(others).collect()
     }
 
-    /// One optimiser step at learning rate `lr` over the micro-batches `parts`. `loss_of` runs
+    /// One optimiser step at learning rate `lr` (one rate, or one per parameter group) over the
+    /// micro-batches `parts`. `loss_of` runs
     /// a model copy on one part (or one device's shard of it), uploading it to the device it is
     /// given, and returns the mean loss to minimise followed by any terms to report. Returns,
     /// per part, those tensors detached and combined over its shards on the main device.
     pub fn step<T: Shard>(
         &mut self,
-        lr: f64,
+        lr: impl Into<ModuleLearningRate>,
         parts: Vec<T>,
         mut loss_of: impl FnMut(&M, T, &Device) -> Vec<Tensor<1>>,
     ) -> Vec<Vec<Tensor<1>>> {

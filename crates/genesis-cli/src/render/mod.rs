@@ -2,8 +2,8 @@
 //! fine-tuning curves, the experiment's bar chart and discovery contact sheets, in a built-in
 //! bitmap font. Every PNG is written through genesis-io's one atomic writer.
 
-pub mod bars;
 pub mod curves;
+pub mod efficiency;
 pub mod font;
 pub mod grid;
 pub mod loss;

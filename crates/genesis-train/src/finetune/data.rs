@@ -25,7 +25,7 @@ use crate::recipe::{Dim, FinetuneConfig, Task};
 use crate::step::{Shard, sample_rows, shard_ranges};
 
 /// First phantom patient index of the benchmark (pretraining renders indices from 0).
-const PHANTOM_FIRST_PATIENT: u64 = 1 << 20;
+pub(crate) const PHANTOM_FIRST_PATIENT: u64 = 1 << 20;
 /// Window centres as fractions of the rendered radiograph: (row, column) over each lung.
 const LUNG_WINDOWS: [(f64, f64); 2] = [(0.40, 0.36), (0.40, 0.64)];
 
@@ -55,77 +55,122 @@ pub struct Splits {
     pub classes: usize,
 }
 
-/// Loads or renders the data of `cfg` and splits it; notices about the files (a 4-D file cut
-/// to one volume) go to `obs`.
-pub fn open(cfg: &FinetuneConfig, obs: &mut dyn Observer) -> anyhow::Result<Splits> {
-    let samples = if cfg.data == "phantom" {
-        if cfg.dim == Dim::D3 {
-            bail!(
-                "the phantom benchmark is 2-D; fine-tune 3-D models on a folder (--data DIR, see docs/finetuning.md)"
-            );
-        }
-        phantom(cfg)?
-    } else {
-        let dir = Path::new(&cfg.data);
-        if !dir.is_dir() {
-            bail!("--data {}: no such folder (or use --data phantom)", dir.display());
-        }
-        match cfg.task {
-            Task::Classify => classification_folder(dir, cfg, obs)?,
-            Task::Segment => segmentation_folder(dir, cfg, obs)?,
-        }
-    };
-    let classes = match cfg.task {
-        Task::Segment => 1,
-        Task::Classify => {
-            let classes = samples.iter().map(|s| s.label + 1).max().unwrap_or(0);
-            let present = (0..classes).filter(|k| samples.iter().any(|s| s.label == *k)).count();
-            if present < 2 {
-                bail!(
-                    "{}: every image has the same label; classification needs at least two classes",
-                    cfg.data
-                );
-            }
-            classes
-        }
-    };
-    split(samples, cfg, classes)
+/// Every labelled image of a run, before the split.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    /// The images.
+    pub samples: Vec<Sample>,
+    /// Number of classes (1 for segmentation).
+    pub classes: usize,
 }
 
-/// Splits `samples` by group into test, validation and training (fixed by `split_seed`),
-/// then draws the labelled training subset (by `seed`).
-fn split(samples: Vec<Sample>, cfg: &FinetuneConfig, classes: usize) -> anyhow::Result<Splits> {
-    let mut groups: Vec<u64> = samples.iter().map(|s| s.group).collect();
-    groups.sort_unstable();
-    groups.dedup();
-    if groups.len() < 3 {
-        bail!(
-            "{}: {} image(s) (groups); a train / validation / test split needs at least 3 (better dozens)",
-            cfg.data,
-            groups.len()
-        );
-    }
-    Shuffler::new(groups.len())
-        .shuffle(&mut stream(cfg.split_seed, "finetune-split", &[]), &mut groups);
-    let count = |f: f64| ((groups.len() as f64 * f).round() as usize).max(1);
-    let (n_test, n_val) = (count(cfg.test_fraction), count(cfg.val_fraction));
-    if n_test + n_val >= groups.len() {
-        bail!("{}: too few images to hold out a test and a validation split", cfg.data);
-    }
-    let part = |g: u64| {
-        let i = groups.iter().position(|&x| x == g).unwrap_or(0);
-        usize::from(i >= n_test) + usize::from(i >= n_test + n_val)
-    };
-    let (mut test, mut val, mut pool) = (Vec::new(), Vec::new(), Vec::new());
-    for s in samples {
-        match part(s.group) {
-            0 => test.push(s),
-            1 => val.push(s),
-            _ => pool.push(s),
+impl Dataset {
+    /// Loads or renders the data of `cfg` (rescaled per image with `normalize`); notices about
+    /// the files (a 4-D file cut to one volume) go to `obs`.
+    pub fn open(cfg: &FinetuneConfig, obs: &mut dyn Observer) -> anyhow::Result<Self> {
+        let mut samples = if cfg.data == "phantom" {
+            if cfg.dim == Dim::D3 {
+                bail!(
+                    "the phantom benchmark is 2-D; fine-tune 3-D models on a folder (--data DIR, see docs/finetuning.md)"
+                );
+            }
+            phantom(cfg)?
+        } else {
+            let dir = Path::new(&cfg.data);
+            if !dir.is_dir() {
+                bail!("--data {}: no such folder (or use --data phantom)", dir.display());
+            }
+            match cfg.task {
+                Task::Classify => classification_folder(dir, cfg, obs)?,
+                Task::Segment => segmentation_folder(dir, cfg, obs)?,
+            }
+        };
+        if cfg.normalize {
+            samples.iter_mut().for_each(|s| genesis_io::intensity::min_max(&mut s.image));
         }
+        let classes = match cfg.task {
+            Task::Segment => 1,
+            Task::Classify => {
+                let classes = samples.iter().map(|s| s.label + 1).max().unwrap_or(0);
+                let present =
+                    (0..classes).filter(|k| samples.iter().any(|s| s.label == *k)).count();
+                if present < 2 {
+                    bail!(
+                        "{}: every image has the same label; classification needs at least two classes",
+                        cfg.data
+                    );
+                }
+                classes
+            }
+        };
+        Ok(Self { samples, classes })
     }
-    let train = budget(pool, cfg, classes);
-    Ok(Splits { train, val, test, classes })
+
+    /// Splits the images by group into test, validation and training, stratified by each
+    /// group's strongest label (its class, or whether it holds any foreground) and fixed by
+    /// `split_seed`; then draws the labelled training subset (by `seed`).
+    pub fn split(&self, cfg: &FinetuneConfig) -> anyhow::Result<Splits> {
+        let strata = group_strata(&self.samples);
+        if strata.values().map(Vec::len).sum::<usize>() < 3 {
+            bail!(
+                "{}: {} image(s) (groups); a train / validation / test split needs at least 3 (better dozens)",
+                cfg.data,
+                self.samples.len()
+            );
+        }
+        let mut part = std::collections::HashMap::new();
+        let (mut n_test, mut n_val, mut n_all) = (0, 0, 0);
+        for (stratum, groups) in &strata {
+            let mut groups = groups.clone();
+            let mut rng = stream(cfg.split_seed, "finetune-split", &[*stratum as u64]);
+            Shuffler::new(groups.len()).shuffle(&mut rng, &mut groups);
+            let count = |f: f64| (groups.len() as f64 * f).round() as usize;
+            let (test, val) = (count(cfg.test_fraction), count(cfg.val_fraction));
+            for (i, g) in groups.iter().enumerate() {
+                part.insert(*g, usize::from(i >= test) + usize::from(i >= test + val));
+            }
+            (n_test, n_val, n_all) = (n_test + test, n_val + val, n_all + groups.len());
+        }
+        if n_test == 0 || n_val == 0 || n_test + n_val >= n_all {
+            bail!("{}: too few images to hold out a test and a validation split", cfg.data);
+        }
+        let (mut test, mut val, mut pool) = (Vec::new(), Vec::new(), Vec::new());
+        for s in &self.samples {
+            match part[&s.group] {
+                0 => test.push(s.clone()),
+                1 => val.push(s.clone()),
+                _ => pool.push(s.clone()),
+            }
+        }
+        let train = budget(pool, cfg, self.classes);
+        Ok(Splits { train, val, test, classes: self.classes })
+    }
+}
+
+/// Loads `cfg`'s data and splits it (see [`Dataset`]).
+pub fn open(cfg: &FinetuneConfig, obs: &mut dyn Observer) -> anyhow::Result<Splits> {
+    Dataset::open(cfg, obs)?.split(cfg)
+}
+
+/// The groups of each stratum, in order of first appearance: a group's stratum is the largest
+/// class of its samples (1 for any foreground in segmentation).
+fn group_strata(samples: &[Sample]) -> std::collections::BTreeMap<usize, Vec<u64>> {
+    let mut strongest: Vec<(u64, usize)> = Vec::new();
+    let mut index = std::collections::HashMap::new();
+    for s in samples {
+        let foreground = s.mask.as_ref().is_some_and(|m| m.data().iter().any(|&v| v > 0.5));
+        let stratum = s.label.max(usize::from(foreground));
+        let i = *index.entry(s.group).or_insert_with(|| {
+            strongest.push((s.group, 0));
+            strongest.len() - 1
+        });
+        strongest[i].1 = strongest[i].1.max(stratum);
+    }
+    let mut strata = std::collections::BTreeMap::<usize, Vec<u64>>::new();
+    for (group, stratum) in strongest {
+        strata.entry(stratum).or_default().push(group);
+    }
+    strata
 }
 
 /// The labelled subset: `cfg.labels` samples of the training split in a seeded order, one of

@@ -2,8 +2,8 @@
 //! weights on a few labelled images, scored on a held-out test split (see
 //! docs/finetuning.md).
 
-mod data;
-mod model;
+pub(crate) mod data;
+pub(crate) mod model;
 mod train;
 
 use std::path::Path;
@@ -11,7 +11,7 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use genesis_nn::burn::tensor::Device;
 
-pub use data::{Sample, Splits, open as open_splits};
+pub use data::{Dataset, Sample, Splits, open as open_splits};
 pub use model::{Arch, Weights};
 pub use train::Report;
 
@@ -25,6 +25,17 @@ use train::Trainer;
 /// as `metrics.json`, and every epoch's record.
 pub fn run(
     cfg: &FinetuneConfig,
+    dir: &Path,
+    obs: &mut dyn Observer,
+) -> anyhow::Result<(Report, Vec<FinetuneRecord>)> {
+    run_on(cfg, None, dir, obs)
+}
+
+/// [`run`] on `data` when given (loaded once by [`Dataset::open`] for several runs that differ
+/// only in what a run draws: seed, labels, initialisation, optimisation), else on `cfg`'s data.
+pub fn run_on(
+    cfg: &FinetuneConfig,
+    data: Option<&Dataset>,
     dir: &Path,
     obs: &mut dyn Observer,
 ) -> anyhow::Result<(Report, Vec<FinetuneRecord>)> {
@@ -63,7 +74,10 @@ pub fn run(
     }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     write(&cfg, &dir.join("run.toml"))?;
-    let splits = data::open(&cfg, obs)?;
+    let splits = match data {
+        Some(data) => data.split(&cfg)?,
+        None => data::open(&cfg, obs)?,
+    };
     obs.note(&format!(
         "── genesis finetune: {} from {} on {} · {} train / {} val / {} test images ──",
         cfg.task.name(),
@@ -86,7 +100,7 @@ pub fn run(
         bottleneck: arch.bottleneck(),
         obs,
     };
-    let (report, records) = arch.spec().with_model(&train_device, trainer)?;
+    let (report, records) = arch.spec(cfg.bn).with_model(&train_device, trainer)?;
     obs.finetune_done(dir, &records, cfg.task.metric())?;
     let json = serde_json::to_vec_pretty(&report)?;
     genesis_io::fsutil::write_atomic(&dir.join("metrics.json"), &json)?;

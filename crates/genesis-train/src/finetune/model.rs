@@ -7,27 +7,31 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use genesis_nn::blocks::global_avg_pool;
 use genesis_nn::burn;
+use genesis_nn::burn::module::ParamId;
 use genesis_nn::burn::module::{Module, ModuleDisplay};
 use genesis_nn::burn::nn::{Linear, LinearConfig};
 use genesis_nn::burn::store::{BurnpackStore, ModuleStore};
 use genesis_nn::burn::tensor::activation::softmax;
 use genesis_nn::burn::tensor::{Bytes, Device, Int, Tensor};
 use genesis_nn::host::{upload, upload_labels};
-use genesis_nn::loss::{cross_entropy, dice};
+use genesis_nn::loss::{binary_cross_entropy, cross_entropy, dice};
 use genesis_nn::weights::from_burnpack;
-use genesis_nn::{ArchSpec, BnMode, Network, init_device, materialize};
+use genesis_nn::{ArchSpec, BnMode, Network, init_device, materialize, param_ids};
 
 use super::data::Batch;
-use crate::recipe::Dim;
+use crate::recipe::{Dim, Pool, SegLoss};
 
-/// Classification: the U-Net's bottleneck, globally average-pooled, into a linear layer (the
-/// decoder is carried along unused so that the weights keep their U-Net names).
+/// Classification: the U-Net's bottleneck, globally average- or max-pooled, into a linear
+/// layer (the decoder is carried along unused so that the weights keep their U-Net names).
 #[derive(Module, Debug)]
 pub struct Classifier<M> {
     /// The pretrained (or fresh) U-Net.
     pub unet: M,
     /// Logits from the pooled bottleneck.
     pub fc: Linear,
+    /// How the bottleneck is pooled.
+    #[module(skip)]
+    pub pool: Pool,
 }
 
 /// Segmentation: the whole U-Net, one sigmoid channel. The field name matches Semantic
@@ -36,6 +40,9 @@ pub struct Classifier<M> {
 pub struct Segmenter<M> {
     /// The pretrained (or fresh) U-Net.
     pub unet: M,
+    /// The training loss.
+    #[module(skip)]
+    pub loss: SegLoss,
 }
 
 /// A batch as tensors on a device.
@@ -64,11 +71,21 @@ pub trait Downstream<const D: usize>: Module {
     fn loss(&self, batch: Tensors<D>) -> Tensor<1>;
     /// Per-sample scores `[n, k]`: class probabilities, or foreground probabilities per voxel.
     fn scores(&self, images: Tensor<D>) -> Tensor<2>;
+    /// The layers every run starts afresh (the output convolution, the classifier).
+    fn new_layers(&self) -> Vec<ParamId>;
 }
 
 /// Class logits of `model` for `images`.
 fn logits<M: Network<D>, const D: usize>(model: &Classifier<M>, images: Tensor<D>) -> Tensor<2> {
-    model.fc.forward(global_avg_pool(model.unet.features(images)))
+    let features = model.unet.features(images);
+    let pooled = match model.pool {
+        Pool::Avg => global_avg_pool(features),
+        Pool::Max => {
+            let [n, c] = [features.dims()[0], features.dims()[1]];
+            features.reshape([n as i64, c as i64, -1]).max_dim(2).reshape([n, c])
+        }
+    };
+    model.fc.forward(pooled)
 }
 
 impl<M: Network<D>, const D: usize> Downstream<D> for Classifier<M> {
@@ -79,18 +96,34 @@ impl<M: Network<D>, const D: usize> Downstream<D> for Classifier<M> {
     fn scores(&self, images: Tensor<D>) -> Tensor<2> {
         softmax(logits(self, images), 1)
     }
+
+    fn new_layers(&self) -> Vec<ParamId> {
+        let mut ids = self.unet.output_layer();
+        ids.extend(param_ids(&self.fc));
+        ids
+    }
 }
 
 impl<M: Network<D>, const D: usize> Downstream<D> for Segmenter<M> {
     fn loss(&self, batch: Tensors<D>) -> Tensor<1> {
         let output = self.unet.forward(batch.images.clone());
         // Segmentation batches always carry masks; one without would count as all background.
-        dice(output, batch.masks.unwrap_or_else(|| batch.images.zeros_like()))
+        let masks = batch.masks.unwrap_or_else(|| batch.images.zeros_like());
+        match self.loss {
+            SegLoss::Dice => dice(output, masks),
+            SegLoss::DiceBce => {
+                dice(output.clone(), masks.clone()) + binary_cross_entropy(output, masks)
+            }
+        }
     }
 
     fn scores(&self, images: Tensor<D>) -> Tensor<2> {
         let n = images.dims()[0];
         self.unet.forward(images).reshape([n as i64, -1])
+    }
+
+    fn new_layers(&self) -> Vec<ParamId> {
+        self.unet.output_layer()
     }
 }
 
@@ -140,8 +173,12 @@ impl Weights {
     pub(crate) fn load<M: Module + ModuleDisplay>(&self, model: M) -> anyhow::Result<M> {
         let context = || format!("{}: cannot load the U-Net", self.path.display());
         if self.prefixed {
-            let (wrapped, _) = from_burnpack(Segmenter { unet: model }, self.bytes.clone(), false)
-                .with_context(context)?;
+            let (wrapped, _) = from_burnpack(
+                Segmenter { unet: model, loss: SegLoss::Dice },
+                self.bytes.clone(),
+                false,
+            )
+            .with_context(context)?;
             return Ok(wrapped.unet);
         }
         Ok(from_burnpack(model, self.bytes.clone(), false).with_context(context)?.0)
@@ -186,13 +223,13 @@ fn inspect(bytes: &[u8], path: &Path) -> anyhow::Result<(Arch, bool)> {
 }
 
 impl Arch {
-    /// The U-Net as the engine's one model dispatch names it.
-    pub fn spec(&self) -> ArchSpec {
+    /// The U-Net as the engine's one model dispatch names it, with batch-norm mode `bn_mode`.
+    pub fn spec(&self, bn_mode: BnMode) -> ArchSpec {
         let arch = match self.dim {
             Dim::D2 => genesis_nn::Arch::Unet2d,
             Dim::D3 => genesis_nn::Arch::Unet3d,
         };
-        ArchSpec { arch, base: self.base, depth: self.depth, classes: 0, bn_mode: BnMode::Batch }
+        ArchSpec { arch, base: self.base, depth: self.depth, classes: 0, bn_mode }
     }
 
     /// Channels of the bottleneck (the classifier's input).
@@ -216,14 +253,15 @@ pub fn backbone<M: Network<D>, const D: usize>(
     Ok(if freeze { unet.freeze_encoder() } else { unet })
 }
 
-/// The classifier on `unet` with a fresh linear layer from `bottleneck` channels to `classes`.
+/// The classifier on `unet` with a fresh linear layer from `bottleneck` channels to `classes`,
+/// pooling as `pool` says.
 pub fn classifier<M: Network<D>, const D: usize>(
     unet: M,
-    (bottleneck, classes): (usize, usize),
+    (bottleneck, classes, pool): (usize, usize, Pool),
     device: &Device,
 ) -> Classifier<M> {
     // Initialised where every model is (the CPU), then moved: the same seed, the same head.
     let fc = LinearConfig::new(bottleneck, classes).init(&init_device(device));
     materialize(&fc);
-    Classifier { unet, fc: fc.fork(device) }
+    Classifier { unet, fc: fc.fork(device), pool }
 }

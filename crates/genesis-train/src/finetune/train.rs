@@ -10,6 +10,10 @@ use genesis_core::metrics::{Overlap, accuracy, argmax_rows, macro_auc};
 use genesis_core::rng::stream;
 use genesis_core::transforms::draw::Shuffler;
 use genesis_io::fsutil::write_atomic;
+use genesis_nn::burn::module::ParamGroup;
+use genesis_nn::burn::optim::lr_scheduler::module_lr_scheduler::{
+    ModuleLearningRate, ModuleLrScheduler,
+};
 use genesis_nn::burn::tensor::Device;
 use genesis_nn::host::{read, scalar};
 use genesis_nn::weights::to_burnpack;
@@ -95,11 +99,14 @@ impl ModelTask for Trainer<'_> {
         let unet = backbone(fresh, self.weights, self.cfg.freeze_encoder)?;
         match self.cfg.task {
             Task::Classify => {
-                let dims = (self.bottleneck, self.splits.classes);
+                let dims = (self.bottleneck, self.splits.classes, self.cfg.pool);
                 let model = classifier(unet, dims, &self.train_device);
                 self.train(model)
             }
-            Task::Segment => self.train(Segmenter { unet }),
+            Task::Segment => {
+                let loss = self.cfg.seg_loss;
+                self.train(Segmenter { unet, loss })
+            }
         }
     }
 }
@@ -159,6 +166,8 @@ struct FinetuneEpochs<'a, M, const D: usize> {
     run: Trainer<'a>,
     stepper: Stepper<M>,
     schedule: Schedule,
+    /// The layers every run starts afresh (they train at the full learning rate).
+    new_layers: ParamGroup,
     steps_taken: usize,
     records: Vec<FinetuneRecord>,
     lines: String,
@@ -185,16 +194,27 @@ impl<M: Downstream<D>, const D: usize> FinetuneEpochs<'_, M, D> {
         Ok(())
     }
 
+    /// The learning rates of a step at `lr` in `epoch`: pretrained layers at
+    /// `lr × pretrained_lr_scale` (0 during the head warm-up), new layers at `lr`.
+    fn learning_rates(&self, lr: f64, epoch: usize) -> ModuleLearningRate {
+        let cfg = self.run.cfg;
+        let scale = match cfg.pretrained() {
+            false => 1.0,
+            true if epoch <= cfg.head_warmup_epochs => 0.0,
+            true => cfg.pretrained_lr_scale,
+        };
+        if scale == 1.0 {
+            return lr.into();
+        }
+        ModuleLrScheduler::new(lr * scale).with_group(self.new_layers.clone(), lr).step()
+    }
+
     /// Mean training loss of `epoch`.
     fn train_steps(&mut self, epoch: usize) -> anyhow::Result<f64> {
         let cfg = self.run.cfg;
         let train = &self.run.splits.train;
-        let micro: Vec<Vec<usize>> = {
-            let mut order: Vec<usize> = (0..train.len()).collect();
-            let mut rng = stream(cfg.seed, "finetune-order", &[epoch as u64]);
-            Shuffler::new(train.len()).shuffle(&mut rng, &mut order);
-            order.chunks(cfg.batch).map(<[usize]>::to_vec).collect()
-        };
+        let micro: Vec<Vec<usize>> =
+            epoch_order(train.len(), cfg, epoch).chunks(cfg.batch).map(<[usize]>::to_vec).collect();
         let steps = micro.len().div_ceil(cfg.accumulate);
         self.run.obs.begin(&format!("epoch {epoch}/{}", cfg.epochs), steps as u64, 0);
         let mut flips = stream(cfg.seed, "finetune-flips", &[epoch as u64]);
@@ -206,9 +226,10 @@ impl<M: Downstream<D>, const D: usize> FinetuneEpochs<'_, M, D> {
                 parts.push(Batch::new(&refs, cfg.flip.then_some(&mut flips))?);
             }
             let lr = self.schedule.lr(self.steps_taken);
+            let rates = self.learning_rates(lr, epoch);
             let step = self
                 .stepper
-                .step(lr, parts, |m, host, device| vec![m.loss(Tensors::new(&host, device))]);
+                .step(rates, parts, |m, host, device| vec![m.loss(Tensors::new(&host, device))]);
             self.steps_taken += 1;
             for loss in step.into_iter().flatten().map(scalar) {
                 if !loss.is_finite() {
@@ -221,6 +242,21 @@ impl<M: Downstream<D>, const D: usize> FinetuneEpochs<'_, M, D> {
         self.run.obs.end();
         Ok(losses.iter().sum::<f64>() / losses.len().max(1) as f64)
     }
+}
+
+/// The training images of `epoch` in a seeded order: whole shuffled passes over the `n`
+/// images until `epoch_samples` are reached (one pass at least).
+fn epoch_order(n: usize, cfg: &FinetuneConfig, epoch: usize) -> Vec<usize> {
+    let mut order = Vec::with_capacity(n.max(cfg.epoch_samples));
+    let mut pass = 0u64;
+    while n > 0 && (pass == 0 || order.len() < cfg.epoch_samples) {
+        let mut ids: Vec<usize> = (0..n).collect();
+        let key: &[u64] = if pass == 0 { &[epoch as u64] } else { &[epoch as u64, pass] };
+        Shuffler::new(n).shuffle(&mut stream(cfg.seed, "finetune-order", key), &mut ids);
+        order.extend(ids);
+        pass += 1;
+    }
+    order
 }
 
 impl<M: Downstream<D>, const D: usize> Epochs for FinetuneEpochs<'_, M, D> {
@@ -260,7 +296,9 @@ impl Trainer<'_> {
     ) -> anyhow::Result<(Report, Vec<FinetuneRecord>)> {
         let started = Instant::now();
         let cfg = self.cfg;
-        let steps_per_epoch = self.splits.train.len().div_ceil(cfg.batch).div_ceil(cfg.accumulate);
+        let samples = self.splits.train.len().max(cfg.epoch_samples);
+        let steps_per_epoch = samples.div_ceil(cfg.batch).div_ceil(cfg.accumulate);
+        let new_layers = ParamGroup::from_ids(model.new_layers());
         let schedule = Schedule::over(cfg.optimization(), steps_per_epoch, cfg.epochs);
         let initial_model = model.valid();
         let stepper = Stepper::new(model, cfg.optimizer.build(cfg.momentum), cfg.clip_grad_norm)
@@ -269,6 +307,7 @@ impl Trainer<'_> {
             run: self,
             stepper,
             schedule,
+            new_layers,
             steps_taken: 0,
             records: Vec::new(),
             lines: String::new(),

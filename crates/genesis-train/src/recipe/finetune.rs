@@ -4,6 +4,7 @@ use std::path::Path;
 
 use anyhow::bail;
 use genesis_io::Preprocess;
+use genesis_nn::BnMode;
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -39,6 +40,34 @@ impl Task {
             Task::Segment => "Dice",
         }
     }
+}
+
+/// How the classifier pools the bottleneck feature map before its linear layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
+pub enum Pool {
+    /// Global average pooling (the Semantic Genesis head): every position counts alike.
+    #[default]
+    Avg,
+    /// Global max pooling: the strongest response anywhere, so a small local finding (a
+    /// nodule) is not averaged away.
+    Max,
+}
+
+/// The segmentation loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+#[serde(rename_all = "kebab-case")]
+pub enum SegLoss {
+    /// Soft Dice over the batch (the Models Genesis recipe). From a fresh output layer every
+    /// pixel starts at 0.5, where the Dice gradient on the background is tiny: small runs can
+    /// sit on that plateau for many epochs.
+    #[default]
+    Dice,
+    /// Soft Dice plus binary cross-entropy (the nnU-Net practice): the cross-entropy pulls the
+    /// background down from the first step.
+    DiceBce,
 }
 
 /// Everything a fine-tuning run depends on; written to the run folder as `run.toml`.
@@ -98,6 +127,33 @@ pub struct FinetuneConfig {
     pub accumulate: usize,
     /// Stop after this many epochs without a better validation metric (at least 1).
     pub patience: usize,
+    /// Learning rate of the pretrained layers as a fraction of `lr` (the new ones — the output
+    /// convolution, the classifier — train at `lr`); 1 = one rate for all. No effect from
+    /// scratch.
+    #[serde(default = "defaults::unit")]
+    pub pretrained_lr_scale: f64,
+    /// Epochs at the start of a pretrained run in which only the new layers train (the
+    /// pretrained ones at learning rate 0).
+    #[serde(default)]
+    pub head_warmup_epochs: usize,
+    /// The segmentation loss: `dice` or `dice-bce`.
+    #[serde(default)]
+    pub seg_loss: SegLoss,
+    /// The classifier's pooling of the bottleneck: `avg` or `max`.
+    #[serde(default)]
+    pub pool: Pool,
+    /// Rescale every image to [0, 1] by its own minimum and maximum (removes exposure and
+    /// brightness differences between images).
+    #[serde(default)]
+    pub normalize: bool,
+    /// Batch-norm statistics at evaluation: `batch` (each batch's own, like the released
+    /// models' `ContBatchNorm`) or `running` (the stored running statistics, PyTorch `eval()`).
+    #[serde(default)]
+    pub bn: BnMode,
+    /// Samples per epoch at least: a small labelled set is cycled to this many, so every label
+    /// budget gets the same optimiser steps and validations per epoch (0 = one pass).
+    #[serde(default)]
+    pub epoch_samples: usize,
     /// Train only the classification layer on a frozen encoder (a linear probe); for
     /// segmentation, only the decoder.
     pub freeze_encoder: bool,
@@ -157,6 +213,13 @@ impl FinetuneConfig {
             accumulate: 1,
             patience: 10,
             freeze_encoder: false,
+            pretrained_lr_scale: 1.0,
+            head_warmup_epochs: 0,
+            seg_loss: SegLoss::Dice,
+            pool: Pool::Avg,
+            normalize: false,
+            bn: BnMode::Batch,
+            epoch_samples: 0,
             flip: true,
             size: 64,
             depth: 16,
@@ -188,6 +251,12 @@ impl FinetuneConfig {
             ("patience", self.patience),
         ];
         require_counts_and_lr(&positive, self.lr)?;
+        if !(self.pretrained_lr_scale.is_finite() && self.pretrained_lr_scale >= 0.0) {
+            bail!(
+                "pretrained-lr-scale must be a number ≥ 0 (a fraction of lr), got {}",
+                self.pretrained_lr_scale
+            );
+        }
         self.optimization().validate()?;
         require_preprocess(&self.preprocess)?;
         let fractions =
