@@ -34,8 +34,9 @@ pub struct TransferArgs {
     /// Semantic Genesis weights to reuse (a .bpk or a pretrain run folder) instead of pretraining.
     #[arg(long)]
     pub semantic_genesis: Option<PathBuf>,
-    /// Epochs of each pretraining run (40 steps each, on 2-D phantoms).
-    #[arg(long, default_value_t = 10)]
+    /// Epochs of each pretraining run (40 steps each, on 2-D phantoms; 50 take about 6
+    /// CPU-minutes for Models Genesis and 9 for Semantic Genesis).
+    #[arg(long, default_value_t = 50)]
     pub pretrain_epochs: usize,
     /// Fine-tuning seeds per task, budget and initialisation (seed k draws the same labelled
     /// images for every initialisation, so differences pair by seed).

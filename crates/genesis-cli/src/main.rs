@@ -46,7 +46,7 @@ enum Command {
     Pretrain(pretrain::Args),
     /// Fine-tune pretrained weights (or train from scratch) for classification or segmentation.
     Finetune(finetune::Args),
-    /// Reproducible experiments; `transfer`: pretraining vs scratch on the phantom benchmark.
+    /// Reproducible experiments; `transfer`: label efficiency of pretraining vs scratch.
     #[command(subcommand)]
     Experiment(experiment::Command),
     /// Compute embeddings (pooled bottleneck features) for images or volumes.

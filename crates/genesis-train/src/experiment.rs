@@ -61,11 +61,14 @@ pub fn transfer(plan: &Transfer, obs: &mut dyn Observer) -> anyhow::Result<Resul
     let mut restoration = Vec::new();
     let mg = pretrained(plan, Method::ModelsGenesis, plan.models_genesis.as_deref(), obs)?;
     let sg = pretrained(plan, Method::SemanticGenesis, plan.semantic_genesis.as_deref(), obs)?;
-    for (method, (_, summary)) in [(Method::ModelsGenesis, &mg), (Method::SemanticGenesis, &sg)] {
-        if let Some(summary) = summary {
-            pretraining.push(summary.clone());
-            let dir = plan.out.join(format!("pretrain-{}", method.name()));
-            restoration.push((method.name().to_string(), restoration_curve(&dir)?));
+    for (method, (weights, summary)) in
+        [(Method::ModelsGenesis, &mg), (Method::SemanticGenesis, &sg)]
+    {
+        pretraining.extend(summary.clone());
+        // A pretraining run folder (made here or given) tells how restoration evolved.
+        let dir = Path::new(weights);
+        if dir.join("metrics.jsonl").is_file() {
+            restoration.push((method.name().to_string(), restoration_curve(dir)?));
         }
     }
     let (mg, sg) = (mg.0, sg.0);
@@ -98,7 +101,13 @@ pub fn transfer(plan: &Transfer, obs: &mut dyn Observer) -> anyhow::Result<Resul
             for (i, (_, name)) in INITS.iter().enumerate() {
                 let init = [String::from("scratch"), mg.clone(), sg.clone()][i].clone();
                 for seed in 0..plan.seeds {
-                    let cfg = FinetuneConfig { init: init.clone(), seed, labels, ..base.clone() };
+                    let mut cfg =
+                        FinetuneConfig { init: init.clone(), seed, labels, ..base.clone() };
+                    if i == 0 {
+                        // Options of pretrained layers do nothing from scratch: written neutral,
+                        // so a scratch run is reused across experiments that vary only them.
+                        (cfg.pretrained_lr_scale, cfg.head_warmup_epochs) = (1.0, 0);
+                    }
                     let run = format!("{}-{labels}-{name}-seed{seed}", task.name());
                     let dir = plan.out.join("finetune").join(run);
                     let report = finetune_once(&cfg, &data, &dir, obs)?;
@@ -138,9 +147,9 @@ fn task_config(
     Ok(cfg)
 }
 
-/// The weights of `method` and, when pretrained here, the run's summary: the given file, or
-/// the best checkpoint of a pretraining run in `out/pretrain-METHOD` (started, resumed or
-/// reused as it stands).
+/// The weights of `method` and, when pretrained here, the run's summary: the given file or
+/// folder, or the pretraining run folder `out/pretrain-METHOD` (started, resumed or reused as
+/// it stands; its best checkpoint is what fine-tuning loads).
 fn pretrained(
     plan: &Transfer,
     method: Method,
@@ -168,8 +177,9 @@ fn pretrained(
     };
     let outcome = pretrain::run(&cfg, &dir, resume, obs)?;
     obs.note(&outcome.summary);
-    let best = dir.join("checkpoints").join("best").join("model.bpk");
-    Ok((best.display().to_string(), Some(format!("{name}: {}", outcome.summary))))
+    // The run folder, as `--models-genesis DIR` would name it: a rerun that reuses these weights
+    // through the flag writes the same `init` and so reuses the fine-tuning runs too.
+    Ok((dir.display().to_string(), Some(format!("{name}: {}", outcome.summary))))
 }
 
 /// The validation restoration loss of the pretraining run in `dir` at epoch 0, 1 and every
