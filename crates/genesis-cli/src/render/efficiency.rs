@@ -48,7 +48,7 @@ fn panel(img: &mut RgbImage, x0: usize, cells: &[&Cell], title: &str) {
     let log = |n: usize| (n.max(1) as f64).log2();
     let (first, last) = (log(budgets[0]), log(*budgets.last().unwrap_or(&budgets[0])));
     let x_of = |n: usize| left + (log(n) - first) / (last - first).max(1e-9) * (right - left);
-    let y_of = |v: f64| bottom - (v - lo) / (hi - lo) * (bottom - top);
+    let y_of = |v: f64| bottom - (v.clamp(lo, hi) - lo) / (hi - lo) * (bottom - top);
     line(img, (left, top), (left, bottom), AXIS);
     line(img, (left, bottom), (right, bottom), AXIS);
     text(img, title, x0 + LEFT, TOP - 18, AXIS);

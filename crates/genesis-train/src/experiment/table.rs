@@ -55,8 +55,8 @@ fn setup(out: &mut String, results: &Results, plan: &Transfer) {
          same test images.\n",
         plan.labels, plan.seeds, plan.split_seed
     );
-    for line in &results.pretraining {
-        let _ = writeln!(out, "- Pretraining {line}");
+    for summary in &results.pretraining {
+        let _ = writeln!(out, "Pretraining:\n\n```text\n{}\n```\n", summary.trim_end());
     }
     for cfg in &results.configs {
         let _ = writeln!(
