@@ -72,6 +72,9 @@ wasm-test:
 site: web-tools
 	trunk --quiet build --config Trunk.toml
 	cp -r www/. dist/
+	@# The service worker's cache is named after a hash of the built demo (a new build, a new cache).
+	build=$$(cd dist/demo && find . -type f ! -name sw.js | sort | xargs cat | sha256sum | cut -c1-16); \
+	  sed -i "s/__BUILD__/$$build/" dist/demo/sw.js
 
 e2e: site browser-tools
 	cd tests/e2e && node --test

@@ -3,7 +3,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { OUT, launchBrowser, openPage, serveSite } from "./harness.mjs";
+import { OUT, canvasIsDrawn, launchBrowser, openPage, serveSite } from "./harness.mjs";
 
 const SAMPLE = fileURLToPath(new URL("../../web/assets/samples/00000001_000.png", import.meta.url));
 
@@ -11,15 +11,6 @@ let site;
 let browser;
 before(async () => { site = await serveSite(); browser = await launchBrowser(); await mkdir(OUT, { recursive: true }); });
 after(async () => { await browser?.close(); await site?.close(); });
-
-/** True when the canvas has pixels that differ from each other (not blank). */
-function canvasIsDrawn(canvas) {
-  const { data } = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
-  let min = 255;
-  let max = 0;
-  for (let i = 0; i < data.length; i += 4) { min = Math.min(min, data[i]); max = Math.max(max, data[i]); }
-  return max - min > 20;
-}
 
 test("a dropped radiograph is transformed and trained on, with no request after load", async () => {
   const { page, errors, requests } = await openPage(browser);

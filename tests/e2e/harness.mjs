@@ -53,3 +53,12 @@ export async function openPage(browser) {
   page.on("request", (req) => requests.push(req.url()));
   return { page, errors, requests };
 }
+
+/** True when a canvas shows more than one grey level (drawn, not blank). Runs in the page. */
+export function canvasIsDrawn(canvas) {
+  const { data } = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
+  let min = 255;
+  let max = 0;
+  for (let i = 0; i < data.length; i += 4) { min = Math.min(min, data[i]); max = Math.max(max, data[i]); }
+  return max - min > 20;
+}

@@ -1,20 +1,22 @@
 // The demo page: input handling and wiring of the panels. All computation is in the wasm
 // module (genesis_web); training runs in a worker (worker.js).
-import init, { Engine, convDemoExpected, GrayImage } from "../genesis-web.js";
+import init, { Engine, convDemoExpected, GrayImage, Scan } from "../genesis-web.js";
 import { drawImage } from "./draw.js";
 import { renderGallery } from "./gallery.js";
 import { RestorePanel } from "./restore.js";
 import { TrainingPanel } from "./training.js";
+import { VolumePanel } from "./volume.js";
 
 /** Side of the square images the demo works on. */
 export const SIZE = 224;
-/** Files larger than this are refused before decoding. */
-const MAX_FILE_BYTES = 64 * 1024 * 1024;
+/** Drops larger than this (all files together) are refused before decoding. */
+const MAX_DROP_BYTES = 512 * 1024 * 1024;
 
 const $ = (id) => document.getElementById(id);
 const state = { image: null, name: "" };
 let restorePanel;
 let trainingPanel;
+let volumePanel;
 
 function backendParam() {
   return new URLSearchParams(location.search).get("backend") || "auto";
@@ -39,33 +41,64 @@ function useImage(image, name) {
   trainingPanel?.addImage(image, name);
 }
 
-async function openBytes(name, bytes) {
-  if (bytes.byteLength > MAX_FILE_BYTES) {
-    showError(`${name} is ${(bytes.byteLength / 1e6).toFixed(0)} MB; the limit is ${MAX_FILE_BYTES / 1e6} MB.`);
+/** Opens dropped files: a 2-D image goes to the image panels, a volume (one file, a .mhd with
+ * its data file, or the slices of a DICOM series) to the 3-D panel. */
+async function openFiles(files) {
+  const total = files.reduce((n, f) => n + f.bytes.byteLength, 0);
+  const label = files.length === 1 ? files[0].name : `${files.length} files`;
+  if (total > MAX_DROP_BYTES) {
+    showError(`${label}: ${(total / 1e6).toFixed(0)} MB; the page takes at most ${MAX_DROP_BYTES / 1e6} MB.`);
     return;
   }
   try {
-    useImage(GrayImage.decode(name, new Uint8Array(bytes), SIZE), name);
+    const joined = new Uint8Array(total);
+    let at = 0;
+    for (const f of files) { joined.set(new Uint8Array(f.bytes), at); at += f.bytes.byteLength; }
+    const scan = Scan.decode(files.map((f) => f.name), files.map((f) => f.bytes.byteLength), joined);
+    if (scan.shape()[2] > 1) {
+      showError("");
+      volumePanel.use(scan, label);
+      $("volume-title").scrollIntoView({ behavior: "smooth" });
+      return;
+    }
+    scan.free();
+    useImage(GrayImage.decode(files[0].name, joined, SIZE), files[0].name);
   } catch (err) {
-    showError(`Could not open ${name}: ${err.message ?? err}. Use a PNG, JPEG or DICOM image.`);
+    showError(`Could not open ${label}: ${err.message ?? err}. Use a PNG, JPEG or DICOM image, ` +
+      "or a NIfTI, MetaImage, NPY volume or all slices of one DICOM series.");
   }
 }
 
-async function openFile(file) {
-  await openBytes(file.name, await file.arrayBuffer());
+async function openBytes(name, bytes) {
+  await openFiles([{ name, bytes }]);
+}
+
+async function openFileList(list) {
+  const files = [];
+  for (const file of list) files.push({ name: file.name, bytes: await file.arrayBuffer() });
+  if (files.length) await openFiles(files);
+}
+
+/** The preset and seed chosen in the transforms panel (the 3-D cube uses them too). */
+function drawOptions() {
+  return { preset: $("preset").value, seed: Math.max(0, Math.floor(Number($("seed").value) || 0)) };
+}
+
+function redrawAll() {
+  redrawGallery();
+  volumePanel?.drawCube();
 }
 
 function redrawGallery() {
   if (!state.image) return;
-  const preset = $("preset").value;
-  const seed = Math.max(0, Math.floor(Number($("seed").value) || 0));
+  const { preset, seed } = drawOptions();
   const t0 = performance.now();
   renderGallery($("gallery"), state.image, preset, seed);
   $("transform-time").textContent = `${(performance.now() - t0).toFixed(1)} ms`;
 }
 
 function wireInput() {
-  $("file-input").addEventListener("change", (e) => { if (e.target.files[0]) openFile(e.target.files[0]); });
+  $("file-input").addEventListener("change", (e) => openFileList(e.target.files));
   for (const button of document.querySelectorAll("[data-sample]")) {
     button.addEventListener("click", async () => {
       const response = await fetch(button.dataset.sample);
@@ -83,16 +116,15 @@ function wireInput() {
   window.addEventListener("drop", (e) => {
     e.preventDefault();
     overlay.hidden = true;
-    const file = e.dataTransfer?.files?.[0];
-    if (file) openFile(file);
+    openFileList(e.dataTransfer?.files ?? []);
   });
   $("transform-form").addEventListener("submit", (e) => {
     e.preventDefault();
     $("seed").value = String(Math.max(0, Math.floor(Number($("seed").value) || 0)) + 1);
-    redrawGallery();
+    redrawAll();
   });
-  $("preset").addEventListener("change", redrawGallery);
-  $("seed").addEventListener("change", redrawGallery);
+  $("preset").addEventListener("change", redrawAll);
+  $("seed").addEventListener("change", redrawAll);
 }
 
 async function engineCheck(preference) {
@@ -109,6 +141,18 @@ async function engineCheck(preference) {
     `conv2d 5×5 ⊛ 3×3 = [${Array.from(got).join(", ")}] ${ok ? "✓ correct" : "✗ WRONG"} (${ms.toFixed(1)} ms)`;
   $("status").textContent = ok ? "Ready" : "Engine gave a wrong result";
   engine.free();
+}
+
+/** Registers the service worker that keeps the page working offline (not on file:// pages). */
+async function registerOffline() {
+  if (!("serviceWorker" in navigator) || location.protocol === "file:") return;
+  try {
+    await navigator.serviceWorker.register("sw.js");
+    await navigator.serviceWorker.ready;
+    window.genesisOffline = true;
+  } catch (err) {
+    console.warn(`Offline mode unavailable: ${err}`);
+  }
 }
 
 async function main() {
@@ -128,8 +172,10 @@ async function main() {
     return;
   }
   wireInput();
+  registerOffline();
   restorePanel = new RestorePanel(preference);
   trainingPanel = new TrainingPanel(preference);
+  volumePanel = new VolumePanel(drawOptions);
   useImage(GrayImage.phantom(0n, SIZE), "synthetic phantom #0");
   try {
     await engineCheck(preference);

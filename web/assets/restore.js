@@ -6,6 +6,9 @@ import { figure } from "./draw.js";
 const $ = (id) => document.getElementById(id);
 const WEIGHTS = "assets/model/restorer.bpk";
 
+/** `+1.2` or `-0.3`. */
+const signed = (v) => `${v >= 0 ? "+" : ""}${v.toFixed(1)}`;
+
 export class RestorePanel {
   constructor(preference) {
     this.image = null;
@@ -63,7 +66,10 @@ export class RestorePanel {
     const result = await this.restorer.restore(this.image, BigInt(this.seed));
     const ms = performance.now() - t0;
     const titles = ["Damaged input", "Restoration", "Original"];
-    const captions = [result.damage, `MSE ${result.mse.toExponential(2)}`, this.name];
+    const captions = [`${result.damage} · PSNR ${result.inputPsnr.toFixed(1)} dB`,
+      `PSNR ${result.psnr.toFixed(1)} dB (${signed(result.psnr - result.inputPsnr)} dB) · MSE ${result.mse.toExponential(2)}`,
+      this.name];
+    window.genesisRestoration = { inputPsnr: result.inputPsnr, psnr: result.psnr };
     $("restore-view").replaceChildren(
       ...titles.map((t, i) => figure(result.width, result.height, result.rgba(i), t, captions[i])));
     $("restore-status").textContent = `Restored in ${ms.toFixed(0)} ms on ${this.restorer.backend}.`;

@@ -19,6 +19,7 @@ mod observer;
 mod phantom;
 mod pretrain;
 mod render;
+mod restore;
 mod segment;
 mod transform;
 
@@ -55,6 +56,9 @@ enum Command {
     Import(import::Args),
     /// Export `.bpk` weights as PyTorch-named safetensors.
     Export(export::Args),
+    /// Damage images with seeded draws and restore them with a pretrained 2-D U-Net; print the
+    /// PSNR of the damaged input and of the restoration per transform.
+    Restore(restore::Args),
     /// Run one forward pass of a model on an NPY array and write the output as NPY.
     Infer(infer::Args),
     /// Segment a whole scan of any size with a fine-tuned segmenter (sliding windows,
@@ -71,6 +75,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Embed(a) => embed::run(a),
+        Command::Restore(a) => restore::run(a),
         Command::Finetune(a) => finetune::run(a),
         Command::Experiment(c) => experiment::run(c),
         Command::Discover(a) => discover::run(a),

@@ -10,6 +10,7 @@
 //!   the truth at 0.5, and pool the counts over everything added (a whole test set, like the
 //!   original downstream code); when neither prediction nor truth has any foreground, both
 //!   are defined as 1 (a perfect "nothing here").
+//! - **PSNR** of restorations: `10 log10(1 / MSE)` for intensities in [0, 1] (peak 1).
 
 /// ROC AUC of `scores` for binary `labels` (true = positive), ties counting ½; `None` when a
 /// class is absent or the lengths differ.
@@ -116,9 +117,29 @@ impl Overlap {
     }
 }
 
+/// Mean squared error of `a` against `b` (equal lengths; 0 for empty slices).
+pub fn mse(a: &[f32], b: &[f32]) -> f64 {
+    let sum: f64 = a.iter().zip(b).map(|(x, y)| f64::from(x - y).powi(2)).sum();
+    sum / a.len().max(1) as f64
+}
+
+/// Peak signal-to-noise ratio in dB of `a` against `b` for intensities in [0, 1]; infinite
+/// when they are equal.
+pub fn psnr(a: &[f32], b: &[f32]) -> f64 {
+    -10.0 * mse(a, b).log10()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn psnr_of_a_uniform_error() {
+        let (a, b) = ([0.5f32; 4], [0.6f32; 4]);
+        assert!((mse(&a, &b) - 0.01).abs() < 1e-9);
+        assert!((psnr(&a, &b) - 20.0).abs() < 1e-5);
+        assert!(psnr(&a, &a).is_infinite());
+    }
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-12

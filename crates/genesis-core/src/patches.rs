@@ -105,6 +105,34 @@ pub fn crop(volume: &Volume, c: [usize; 3], size: [usize; 3]) -> Option<Volume> 
     Volume::new(size, data).ok().map(|v| v.with_meta(volume.meta.clone()))
 }
 
+/// The `size` cube centred on voxel `center` (clamped so the cube stays inside the volume
+/// where the volume is large enough); voxels outside a smaller volume are 0. Returns the cube
+/// and its first voxel's position in the volume (negative where it starts outside).
+pub fn crop_around(
+    volume: &Volume,
+    center: [usize; 3],
+    size: [usize; 3],
+) -> Result<(Volume, [isize; 3]), crate::VolumeError> {
+    let shape = volume.shape();
+    let start: [isize; 3] = std::array::from_fn(|a| {
+        let (n, s) = (shape[a] as isize, size[a] as isize);
+        if n >= s { (center[a] as isize - s / 2).clamp(0, n - s) } else { -(s - n) / 2 }
+    });
+    let mut cube = Volume::filled(size, 0.0)?;
+    for x in 0..size[0] {
+        for y in 0..size[1] {
+            for z in 0..size[2] {
+                let at = [x, y, z].map(|v| v as isize);
+                let p: [isize; 3] = std::array::from_fn(|a| start[a] + at[a]);
+                if (0..3).all(|a| p[a] >= 0 && p[a] < shape[a] as isize) {
+                    cube.set(x, y, z, volume.get(p[0] as usize, p[1] as usize, p[2] as usize));
+                }
+            }
+        }
+    }
+    Ok((cube.with_meta(volume.meta.clone()), start))
+}
+
 /// Draws up to `cfg.scale` accepted cubes (`[rows, rows, deps]`) from a normalized volume.
 pub fn extract_cubes(volume: &Volume, cfg: &CubeConfig, rng: &mut GenesisRng) -> Vec<Volume> {
     let Some([rx, ry, rz]) = cfg.corner_ranges(volume.shape()) else {
@@ -133,6 +161,20 @@ pub fn extract_cubes(volume: &Volume, cfg: &CubeConfig, rng: &mut GenesisRng) ->
 mod tests {
     use super::*;
     use crate::rng::stream;
+
+    #[test]
+    fn crops_around_a_point_stay_inside_or_pad_a_small_volume() {
+        let data = (0..6 * 4 * 2).map(|v| v as f32).collect();
+        let v = Volume::new([6, 4, 2], data).unwrap();
+        let (cube, start) = crop_around(&v, [5, 0, 1], [4, 2, 2]).unwrap();
+        assert_eq!(start, [2, 0, 0]);
+        assert_eq!(cube, crop(&v, [2, 0, 0], [4, 2, 2]).unwrap());
+        // Larger than the volume along z: centred, zero outside.
+        let (cube, start) = crop_around(&v, [0, 0, 0], [2, 2, 4]).unwrap();
+        assert_eq!(start, [0, 0, -1]);
+        assert_eq!((cube.get(0, 0, 0), cube.get(0, 0, 1), cube.get(1, 1, 2)), (0.0, 0.0, 11.0));
+        assert_eq!(cube.get(0, 0, 3), 0.0);
+    }
 
     #[test]
     fn corner_ranges_follow_the_original_bounds() {

@@ -421,6 +421,26 @@ impl Pipeline {
     }
 }
 
+impl Pipeline {
+    /// Draw `seed` of this pipeline that visibly damages `original`: the rare draws that only
+    /// flip (or do nothing) are redrawn (index 1, 2, … of the same seed), so a restorer always
+    /// has something to restore. The page's restorer and `genesis restore` use it.
+    pub fn generate_damaging(
+        &self,
+        seed: u64,
+        original: &Volume,
+    ) -> Result<Sample, TransformError> {
+        let mut index = 0;
+        loop {
+            let sample = self.generate_seeded(seed, 0, index, original)?;
+            if sample.applied.iter().any(|a| !matches!(a, Applied::Flip(_))) || index >= 64 {
+                return Ok(sample);
+            }
+            index += 1;
+        }
+    }
+}
+
 /// FNV-1a over bytes (64-bit).
 pub fn fnv1a(bytes: impl IntoIterator<Item = u8>) -> u64 {
     bytes

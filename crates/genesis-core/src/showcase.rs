@@ -123,6 +123,30 @@ fn title(name: &str) -> &'static str {
     }
 }
 
+/// The orthogonal plane of a 3-D volume through voxel `index` of `axis` (0 sagittal, 1 coronal,
+/// 2 axial), as a 2-D image the way viewers show it: axial with x across and y down; coronal
+/// and sagittal with the last axis up (so the head is at the top of a chest CT). `None` when
+/// `axis` or `index` is out of range.
+pub fn plane(volume: &Volume, axis: usize, index: usize) -> Option<Volume> {
+    let shape = volume.shape();
+    if axis > 2 || index >= shape[axis] {
+        return None;
+    }
+    // (rows, columns) of the plane and the voxel at each (row, column).
+    let (rows, cols) = match axis {
+        0 => (shape[2], shape[1]),
+        1 => (shape[2], shape[0]),
+        _ => (shape[1], shape[0]),
+    };
+    let voxel = |r: usize, c: usize| match axis {
+        0 => volume.get(index, c, rows - 1 - r),
+        1 => volume.get(c, index, rows - 1 - r),
+        _ => volume.get(c, r, index),
+    };
+    let pixels = (0..rows).flat_map(|r| (0..cols).map(move |c| (r, c))).map(|(r, c)| voxel(r, c));
+    Volume::image(rows, cols, pixels.collect()).ok()
+}
+
 /// RGBA bytes (grey, opaque) of a 2-D volume for a canvas, values clamped to [0, 1], written
 /// into one pre-sized buffer.
 pub fn rgba(volume: &Volume) -> Vec<u8> {
@@ -140,6 +164,24 @@ pub fn rgba(volume: &Volume) -> Vec<u8> {
 mod tests {
     use super::*;
     use crate::pipeline::test_pattern;
+
+    #[test]
+    fn planes_are_oriented_like_a_viewer_and_refuse_bad_indices() {
+        // Voxel value = 100x + 10y + z, shape [3, 2, 4].
+        let data = (0..3).flat_map(|x| (0..2).flat_map(move |y| (0..4).map(move |z| (x, y, z))));
+        let data = data.map(|(x, y, z)| (100 * x + 10 * y + z) as f32).collect();
+        let v = Volume::new([3, 2, 4], data).unwrap();
+        let axial = plane(&v, 2, 1).unwrap();
+        assert_eq!(axial.shape(), [2, 3, 1]);
+        assert_eq!(axial.data(), &[1.0, 101.0, 201.0, 11.0, 111.0, 211.0]);
+        let coronal = plane(&v, 1, 1).unwrap();
+        assert_eq!(coronal.shape(), [4, 3, 1]);
+        assert_eq!(&coronal.data()[..3], &[13.0, 113.0, 213.0]); // top row: the last z
+        let sagittal = plane(&v, 0, 2).unwrap();
+        assert_eq!(sagittal.shape(), [4, 2, 1]);
+        assert_eq!(&sagittal.data()[6..], &[200.0, 210.0]); // bottom row: z = 0
+        assert!(plane(&v, 2, 4).is_none() && plane(&v, 3, 0).is_none());
+    }
 
     #[test]
     fn every_transform_changes_the_image_and_is_deterministic() {

@@ -68,7 +68,6 @@ pub fn from_bytes(file: &Path, bytes: &[u8]) -> Result<Volume, IoError> {
 
 /// SeriesInstanceUID, SeriesDescription and Modality of one file (its pixel data are not
 /// decoded).
-#[cfg(not(target_family = "wasm"))]
 pub(crate) fn series_of(file: &Path, bytes: &[u8]) -> Result<crate::options::SeriesInfo, IoError> {
     let body = if bytes.get(128..132) == Some(b"DICM") { &bytes[128..] } else { bytes };
     let obj = open(file, body)?;

@@ -3,14 +3,18 @@
 //! chosen by UID or by index ([`SeriesChoice`]), else the error lists them. Slices are sorted by
 //! ImagePositionPatient along the slice normal (then InstanceNumber, then file name) and must
 //! share one orientation and an even spacing: a duplicate position or a gap (a missing slice)
-//! is an error naming the files, not a silently wrong volume.
+//! is an error naming the files, not a silently wrong volume. [`from_memory`] does the same
+//! for files held in memory (the slices dropped on the page).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::IoError;
 use crate::dicom::{self, Image};
-use crate::limits::{check_shape, read_file};
+use crate::limits::check_shape;
+#[cfg(not(target_family = "wasm"))]
+use crate::limits::read_file;
 use crate::options::{Loaded, SeriesChoice, SeriesInfo};
 
 /// Slices closer than this along the normal (mm) are at the same position.
@@ -20,28 +24,76 @@ const STEP_TOLERANCE: f64 = 0.1;
 /// Smallest dot product of two slice normals that counts as the same orientation.
 const SAME_ORIENTATION: f64 = 0.9999;
 
+/// The bytes of one file of a series, by its path.
+type Reader<'a> = dyn Fn(&Path) -> Result<Cow<'a, [u8]>, IoError> + 'a;
+
 /// Reads the one series of DICOM files in `dir` as a volume; a folder with several series is an
 /// [`IoError::Selection`] listing them (choose one with [`read_series_with`]).
+#[cfg(not(target_family = "wasm"))]
 pub fn read_series(dir: &Path) -> Result<genesis_core::Volume, IoError> {
     read_series_with(dir, None).map(|l| l.volume)
 }
 
 /// The series of DICOM files in `dir`, sorted by SeriesInstanceUID (the order
 /// [`SeriesChoice::Index`] counts in). Reads every file's attributes, decodes no pixels.
+#[cfg(not(target_family = "wasm"))]
 pub fn list_series(dir: &Path) -> Result<Vec<SeriesInfo>, IoError> {
-    Ok(scan(dir)?.into_iter().map(|(info, _)| info).collect())
+    let files = dicom_files(dir)?;
+    Ok(scan(files, &from_disk)?.into_iter().map(|(info, _)| info).collect())
 }
 
 /// Reads one series of `dir`: the only one when `choice` is `None`, else the chosen one. The
 /// returned [`Loaded::series`] describes it.
+#[cfg(not(target_family = "wasm"))]
 pub fn read_series_with(dir: &Path, choice: Option<&SeriesChoice>) -> Result<Loaded, IoError> {
-    let mut groups = scan(dir)?;
+    read_chosen(dir, dicom_files(dir)?, &from_disk, choice)
+}
+
+/// Reads one series of DICOM files held in memory as `(name, bytes)`, like
+/// [`read_series_with`] reads a folder; `label` names the set in errors (e.g. `dropped files`).
+pub fn from_memory(
+    label: &str,
+    files: &[(String, &[u8])],
+    choice: Option<&SeriesChoice>,
+) -> Result<Loaded, IoError> {
+    let label = Path::new(label);
+    if files.is_empty() {
+        return Err(series_error(label, "no DICOM files given".into()));
+    }
+    let by_name: BTreeMap<PathBuf, &[u8]> =
+        files.iter().map(|(name, bytes)| (PathBuf::from(name), *bytes)).collect();
+    if by_name.len() != files.len() {
+        return Err(series_error(label, "two files have the same name".into()));
+    }
+    let read = |path: &Path| -> Result<Cow<'_, [u8]>, IoError> {
+        by_name
+            .get(path)
+            .map(|b| Cow::Borrowed(*b))
+            .ok_or_else(|| IoError::UnknownFormat { file: path.to_path_buf() })
+    };
+    read_chosen(label, by_name.keys().cloned().collect(), &read, choice)
+}
+
+/// The bytes of a file on disk.
+#[cfg(not(target_family = "wasm"))]
+fn from_disk(path: &Path) -> Result<Cow<'static, [u8]>, IoError> {
+    read_file(path).map(Cow::Owned)
+}
+
+/// Groups `files` into series, picks one by `choice` and reads it as a volume.
+fn read_chosen(
+    dir: &Path,
+    files: Vec<PathBuf>,
+    read: &Reader<'_>,
+    choice: Option<&SeriesChoice>,
+) -> Result<Loaded, IoError> {
+    let mut groups = scan(files, read)?;
     let pick = choose(dir, &groups, choice)?;
     let (info, files) = groups.swap_remove(pick);
     let mut images = Vec::with_capacity(files.len());
     let mut voxels = 0usize;
     for f in &files {
-        let image = dicom::parse(f, &read_file(f)?)?;
+        let image = dicom::parse(f, &read(f)?)?;
         voxels = voxels.saturating_add(image.values.len());
         check_shape(dir, [voxels, 1, 1], 4)?;
         images.push(image);
@@ -52,6 +104,7 @@ pub fn read_series_with(dir: &Path, choice: Option<&SeriesChoice>) -> Result<Loa
 }
 
 /// DICOM files of `dir` (not recursive), sorted by name.
+#[cfg(not(target_family = "wasm"))]
 fn dicom_files(dir: &Path) -> Result<Vec<PathBuf>, IoError> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| IoError::os(dir, "listing", e))?
@@ -69,6 +122,7 @@ fn dicom_files(dir: &Path) -> Result<Vec<PathBuf>, IoError> {
 }
 
 /// True when `path` looks like a DICOM file (name or magic).
+#[cfg(not(target_family = "wasm"))]
 fn is_dicom_file(path: &Path) -> bool {
     use std::io::Read;
     if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("dcm")) {
@@ -79,11 +133,14 @@ fn is_dicom_file(path: &Path) -> bool {
         && &head[128..] == b"DICM"
 }
 
-/// The series of `dir` with their files, sorted by UID.
-fn scan(dir: &Path) -> Result<Vec<(SeriesInfo, Vec<PathBuf>)>, IoError> {
+/// The series of `files` with their files, sorted by UID.
+fn scan(
+    files: Vec<PathBuf>,
+    read: &Reader<'_>,
+) -> Result<Vec<(SeriesInfo, Vec<PathBuf>)>, IoError> {
     let mut groups: BTreeMap<String, (SeriesInfo, Vec<PathBuf>)> = BTreeMap::new();
-    for file in dicom_files(dir)? {
-        let info = dicom::series_of(&file, &read_file(&file)?)?;
+    for file in files {
+        let info = dicom::series_of(&file, &read(&file)?)?;
         let (group, files) = groups.entry(info.uid.clone()).or_insert((info, Vec::new()));
         files.push(file);
         group.files = files.len();

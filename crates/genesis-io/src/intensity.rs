@@ -56,6 +56,17 @@ impl Normalization {
     }
 }
 
+impl std::fmt::Display for Normalization {
+    /// `window −1000…1000`, `min–max` or `bit depth`, for messages about how a volume was read.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Window { lo, hi } => write!(f, "window {lo}…{hi}"),
+            Self::MinMax => f.write_str("min–max"),
+            Self::BitDepth => f.write_str("bit depth"),
+        }
+    }
+}
+
 /// One [`Normalization`] per modality; serde-configurable, defaults per spec §1.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -12,8 +12,8 @@ pub mod datasets;
 pub mod dicom;
 mod dicom_codecs;
 mod dicom_scan;
-#[cfg(not(target_family = "wasm"))]
 pub mod dicom_series;
+pub mod dropped;
 pub mod elements;
 pub mod error;
 pub mod format;
@@ -34,6 +34,7 @@ use std::path::Path;
 
 use genesis_core::Volume;
 
+pub use dropped::from_files;
 pub use error::IoError;
 pub use format::Format;
 pub use intensity::{Conventions, Normalization};

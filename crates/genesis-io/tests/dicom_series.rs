@@ -204,3 +204,43 @@ fn dataset_folders_read_each_series_of_a_dicom_folder_as_one_volume() {
     assert!(e.contains("no DICOM series with SeriesInstanceUID 9.9"), "{e}");
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+#[test]
+fn dropped_files_read_like_a_folder_a_mhd_pair_and_refuse_mixtures() {
+    use genesis_io::from_files;
+    let files = [
+        ("x9", slice("1.2.9", 5.0, 1, 500)),
+        ("x1.dcm", slice("1.2.9", 0.0, 3, 0)),
+        ("x5", slice("1.2.9", 2.5, 2, 250)),
+    ];
+    let dir = folder("dropped-series", &files);
+    let held: Vec<(String, &[u8])> =
+        files.iter().map(|(n, b)| (n.to_string(), b.as_slice())).collect();
+    let dropped = from_files(&held, &LoadOptions::default()).unwrap();
+    assert_eq!(dropped.volume, read_series(&dir).unwrap());
+    assert_eq!(dropped.series.unwrap().uid, "1.2.9");
+    std::fs::remove_dir_all(&dir).unwrap();
+
+    // A mixture, a missing slice and an empty drop are errors that say what to give instead.
+    let mut mixed = held.clone();
+    mixed.push(("notes.txt".into(), b"hello".as_slice()));
+    let e = from_files(&mixed, &LoadOptions::default()).unwrap_err().to_string();
+    assert!(e.contains("notes.txt is not DICOM"), "{e}");
+    let gap = [held[0].clone(), held[1].clone(), ("x20".into(), files[0].1.as_slice())];
+    assert!(from_files(&gap, &LoadOptions::default()).is_err());
+    let e = from_files(&[], &LoadOptions::default()).unwrap_err().to_string();
+    assert!(e.contains("no files given"), "{e}");
+
+    // A MetaImage header with its data file, in either order; without it, a clear error.
+    let dir = tmp("dropped-mhd");
+    let volume = genesis_core::Volume::new([3, 2, 2], (0..12).map(|v| v as f32).collect()).unwrap();
+    genesis_io::metaimage::write(&dir.join("ct.mhd"), &volume, false).unwrap();
+    let (mhd, raw) =
+        (std::fs::read(dir.join("ct.mhd")).unwrap(), std::fs::read(dir.join("ct.raw")).unwrap());
+    let pair = [("ct.raw".to_string(), raw.as_slice()), ("ct.mhd".to_string(), mhd.as_slice())];
+    let read = from_files(&pair, &LoadOptions::default()).unwrap().volume;
+    assert_eq!(read.data(), volume.data());
+    let e = from_files(&pair[1..], &LoadOptions::default()).unwrap_err().to_string();
+    assert!(e.contains("its data are in ct.raw: give that file together with it"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -114,3 +114,15 @@ fn damaged_nifti2_files_are_errors_naming_the_file() {
     assert!(matches!(check(put("pair.nii", &pair)), IoError::Unsupported { .. }));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn big_endian_mr_volume_reads_with_its_values_and_spacing() {
+    // Expected values from the raw bytes with numpy (">i2", slope 1, vox_offset 352).
+    let bytes = std::fs::read(fixture("anatomical.nii")).unwrap();
+    let v = genesis_io::from_bytes("anatomical.nii", &bytes).unwrap();
+    assert_eq!(v.shape(), [33, 41, 25]);
+    assert_eq!(sum(&v), 284_166_082.0);
+    assert_eq!((v.get(1, 2, 3), v.get(32, 40, 24)), (9798.0, 2971.0));
+    assert_eq!(v.meta.spacing, [2.0, 2.0, 2.0]);
+    assert_eq!(v, load(&fixture("anatomical.nii")).unwrap());
+}

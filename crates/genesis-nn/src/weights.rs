@@ -161,6 +161,50 @@ fn load<M: Module, S: ModuleStore>(
     Ok((model, report(source_name, result, partial)?))
 }
 
+/// The Genesis U-Net a Burnpack file holds, found from its tensor names and shapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FoundUnet {
+    /// 2 or 3 spatial dimensions.
+    pub dims: usize,
+    /// Width of the first block.
+    pub base: usize,
+    /// Encoder levels (always 4 for the 3-D U-Net).
+    pub depth: usize,
+    /// Whether the U-Net sits under `unet.` (a Semantic Genesis model or a fine-tuned one).
+    pub prefixed: bool,
+    /// The 3-D U-Net of Models Genesis (`down_tr64…`) rather than the generic encoder–decoder.
+    pub models_genesis_3d: bool,
+    /// Whether the decoder has skip connections (`false`: a no-skip autoencoder).
+    pub skips: bool,
+}
+
+/// Finds the U-Net in Burnpack bytes; the error names a few of the tensors found otherwise.
+pub fn find_unet(bytes: &[u8]) -> Result<FoundUnet, String> {
+    let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(bytes.to_vec())));
+    let tensors = store.get_all_tensors().map_err(|e| format!("not a Burnpack file ({e})"))?;
+    let prefixed = tensors.keys().any(|k| k.starts_with("unet."));
+    let prefix = if prefixed { "unet." } else { "" };
+    let shape = |name: &str| tensors.get(&format!("{prefix}{name}")).map(|t| t.shape.to_vec());
+    if let Some(first) = shape("down_tr64.ops.0.conv1.weight") {
+        let (dims, base, depth) = (3, first[0], 4);
+        return Ok(FoundUnet { dims, base, depth, prefixed, models_genesis_3d: true, skips: true });
+    }
+    let Some(first) = shape("down.0.ops.0.conv1.weight") else {
+        let names: Vec<&str> = tensors.keys().take(3).map(String::as_str).collect();
+        return Err(format!(
+            "not a Genesis U-Net or Semantic Genesis model (it holds {})",
+            names.join(", ")
+        ));
+    };
+    let base = first[0];
+    let depth =
+        (0..).take_while(|l| shape(&format!("down.{l}.ops.0.conv1.weight")).is_some()).count();
+    let skip_width = (base << 2) + (base << 1);
+    let skips = shape("up.0.ops.0.conv1.weight").is_none_or(|s| s.get(1) == Some(&skip_width));
+    let dims = first.len() - 2;
+    Ok(FoundUnet { dims, base, depth, prefixed, models_genesis_3d: false, skips })
+}
+
 /// Serialises `model` as Burnpack bytes (burn's native format; works in the browser).
 pub fn to_burnpack<M: Module>(model: &M) -> Result<Vec<u8>, WeightsError> {
     let mut store = BurnpackStore::from_bytes(None);

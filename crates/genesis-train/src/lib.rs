@@ -33,6 +33,8 @@ pub mod phantoms;
 #[cfg(not(target_family = "wasm"))]
 pub mod pretrain;
 pub mod recipe;
+#[cfg(not(target_family = "wasm"))]
+pub mod restoration;
 pub mod schedule;
 #[cfg(not(target_family = "wasm"))]
 pub mod segment;

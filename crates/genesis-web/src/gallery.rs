@@ -5,6 +5,7 @@ use genesis_core::showcase::{Shown, gallery, rgba};
 use wasm_bindgen::prelude::*;
 
 use crate::image::GrayImage;
+use crate::scan::{Scan, plane_rgba, plane_size};
 
 /// Pipeline samples shown under the single transforms.
 const PIPELINE_SAMPLES: u64 = 4;
@@ -27,8 +28,30 @@ pub fn transform_gallery(image: &GrayImage, preset: &str, seed: u64) -> Result<G
     Ok(Gallery { tiles, width, height })
 }
 
+/// The same gallery in 3-D on a cube (see [`Scan::cube`]): every transform and pipeline
+/// sample runs on the whole volume; read the tiles as planes.
+#[wasm_bindgen(js_name = transformGallery3d)]
+pub fn transform_gallery_3d(cube: &Scan, preset: &str, seed: u64) -> Result<Gallery, JsError> {
+    let preset: Preset = preset.parse().map_err(|e: String| JsError::new(&e))?;
+    let tiles = gallery(cube.volume(), preset, seed, PIPELINE_SAMPLES)?;
+    let [height, width, _] = cube.volume().shape();
+    Ok(Gallery { tiles, width, height })
+}
+
 #[wasm_bindgen]
 impl Gallery {
+    /// `[width, height]` of the planes of `axis` of a 3-D gallery's tiles.
+    #[wasm_bindgen(js_name = planeSize)]
+    pub fn plane_size(&self, axis: usize) -> Vec<usize> {
+        self.tiles.first().map(|t| plane_size(&t.image, axis)).unwrap_or_default()
+    }
+
+    /// RGBA bytes of plane `index` of `axis` of tile `tile` (empty when out of range).
+    #[wasm_bindgen(js_name = planeRgba)]
+    pub fn plane_rgba(&self, tile: usize, axis: usize, index: usize) -> Vec<u8> {
+        self.tiles.get(tile).map(|t| plane_rgba(&t.image, axis, index)).unwrap_or_default()
+    }
+
     /// Number of tiles.
     #[wasm_bindgen(getter)]
     pub fn length(&self) -> usize {

@@ -14,13 +14,15 @@ mod gallery;
 mod image;
 mod model;
 mod restorer;
+mod scan;
 mod trainer;
 
 pub use backend::{Backend, BackendPreference};
-pub use gallery::{Gallery, transform_gallery};
+pub use gallery::{Gallery, transform_gallery, transform_gallery_3d};
 pub use image::GrayImage;
 pub use model::Triptych;
 pub use restorer::Restorer;
+pub use scan::Scan;
 pub use trainer::{Trainer, recipe};
 
 /// Runs when the module is instantiated (wasm-bindgen calls it before any other export).

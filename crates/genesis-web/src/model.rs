@@ -1,22 +1,16 @@
-//! The small 2D U-Net the page trains and runs, and how images become its tensors.
+//! The size of the small 2-D U-Net the page trains, and how its outputs become images.
 
-use burn::tensor::{Device, Tensor};
-use genesis_core::Volume;
+use burn::tensor::Tensor;
+use genesis_core::{Volume, metrics};
 use genesis_nn::host::read_async;
-use genesis_nn::{UNet2d, UNet2dConfig};
 use wasm_bindgen::prelude::*;
 
 use genesis_core::showcase::rgba;
 
-/// Width of the first block of the page's U-Net.
+/// Width of the first block of the U-Net the page trains (`genesis pretrain` with `base = 8`).
 pub const BASE: usize = 8;
 /// Encoder levels of the page's U-Net (2 poolings: inputs divisible by 4).
 pub const DEPTH: usize = 3;
-
-/// The page's U-Net (what `genesis pretrain` trains with `base = 8`, `levels = 3`).
-pub fn web_unet(device: &Device) -> UNet2d {
-    UNet2dConfig::new().with_base(BASE).with_depth(DEPTH).init(device)
-}
 
 /// Reads the first image of a `[N, 1, H, W]` tensor back into a volume (asynchronously, so it
 /// works on WebGPU).
@@ -31,23 +25,22 @@ pub fn js(error: anyhow::Error) -> JsError {
     JsError::new(&format!("{error:#}"))
 }
 
-/// Three images shown side by side (damaged input, restoration, original) with the
-/// restoration's mean squared error.
+/// Three images shown side by side (damaged input, restoration, original) with how far the
+/// input and the restoration are from the original.
 #[wasm_bindgen]
 pub struct Triptych {
     images: [Volume; 3],
-    mse: f32,
+    mse: f64,
+    psnr: [f64; 2],
     damage: String,
 }
 
 impl Triptych {
-    /// Builds a triptych; the MSE is computed between the restoration and the original.
+    /// Builds a triptych; errors are measured against the original.
     pub fn new(input: Volume, output: Volume, original: Volume, damage: String) -> Self {
-        let n = output.data().len().max(1) as f32;
-        let mse =
-            output.data().iter().zip(original.data()).map(|(a, b)| (a - b) * (a - b)).sum::<f32>()
-                / n;
-        Self { images: [input, output, original], mse, damage }
+        let mse = metrics::mse(output.data(), original.data());
+        let psnr = [&input, &output].map(|v| metrics::psnr(v.data(), original.data()));
+        Self { images: [input, output, original], mse, psnr, damage }
     }
 }
 
@@ -67,8 +60,20 @@ impl Triptych {
 
     /// Mean squared error between the restoration and the original.
     #[wasm_bindgen(getter)]
-    pub fn mse(&self) -> f32 {
+    pub fn mse(&self) -> f64 {
         self.mse
+    }
+
+    /// PSNR (dB, peak 1) of the damaged input against the original.
+    #[wasm_bindgen(getter, js_name = inputPsnr)]
+    pub fn input_psnr(&self) -> f64 {
+        self.psnr[0]
+    }
+
+    /// PSNR (dB, peak 1) of the restoration against the original.
+    #[wasm_bindgen(getter)]
+    pub fn psnr(&self) -> f64 {
+        self.psnr[1]
     }
 
     /// The transforms that damaged the input.

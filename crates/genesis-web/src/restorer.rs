@@ -3,12 +3,12 @@
 use burn::tensor::Device;
 use genesis_core::pipeline::{Applied, Pipeline, Preset, Quirks};
 use genesis_nn::host::{read_async, upload_volumes};
-use genesis_nn::{GenesisModel, UNet2d, weights};
+use genesis_nn::{GenesisModel, UNet2d, UNet2dConfig, weights};
 use wasm_bindgen::prelude::*;
 
 use crate::backend::{Backend, BackendPreference};
 use crate::image::GrayImage;
-use crate::model::{Triptych, read_image, web_unet};
+use crate::model::{Triptych, read_image};
 
 /// A pretrained U-Net ready for inference.
 #[wasm_bindgen]
@@ -20,12 +20,20 @@ pub struct Restorer {
 
 #[wasm_bindgen]
 impl Restorer {
-    /// Loads Burnpack weights of the page's U-Net onto the preferred backend and warms it up.
+    /// Loads Burnpack weights of a 2-D U-Net (`genesis pretrain --dim 2d`, any width and depth)
+    /// onto the preferred backend and warms it up.
     pub async fn create(preference: &str, weights: Vec<u8>) -> Result<Restorer, JsError> {
         let preference = BackendPreference::parse(preference).map_err(|e| JsError::new(&e))?;
         let backend = Backend::init(preference).await;
         let device = backend.device().clone();
-        let (model, _report) = weights::from_burnpack(web_unet(&device), weights, false)?;
+        let found = weights::find_unet(&weights).map_err(|e| JsError::new(&e))?;
+        if found.dims != 2 || !found.skips || found.prefixed {
+            return Err(JsError::new(
+                "these weights are not a 2-D Genesis U-Net (write one with genesis pretrain --dim 2d)",
+            ));
+        }
+        let fresh = UNet2dConfig::new().with_base(found.base).with_depth(found.depth).init(&device);
+        let (model, _report) = weights::from_burnpack(fresh, weights, false)?;
         let restorer = Restorer { backend, device, model };
         let warm_up = GrayImage::phantom(0, 64)?;
         restorer.embed(&warm_up).await?;
@@ -41,13 +49,7 @@ impl Restorer {
     /// Damages `image` with one Models Genesis pipeline draw (seeded by `seed`) and restores it.
     pub async fn restore(&self, image: &GrayImage, seed: u64) -> Result<Triptych, JsError> {
         let pipeline = Pipeline::preset(Preset::ModelsGenesis, &Quirks::default());
-        let mut sample = pipeline.generate_seeded(seed, 0, 0, image.volume())?;
-        // Always show some damage: redraw the rare identity samples.
-        let mut index = 1;
-        while sample.applied.iter().all(|a| matches!(a, Applied::Flip(_))) {
-            sample = pipeline.generate_seeded(seed, 0, index, image.volume())?;
-            index += 1;
-        }
+        let sample = pipeline.generate_damaging(seed, image.volume())?;
         self.model.check_input(&[1, 1, image.height(), image.width()])?;
         let input = upload_volumes(&[&sample.input], &self.device);
         let output = self.model.forward(input);

@@ -1,7 +1,10 @@
 //! Runs the JS-facing API in a real browser (headless Chromium via wasm-bindgen-test-runner).
 #![cfg(target_family = "wasm")]
 
-use genesis_web::{Engine, GrayImage, Restorer, Trainer, conv_demo_expected, transform_gallery};
+use genesis_web::{
+    Engine, GrayImage, Restorer, Scan, Trainer, conv_demo_expected, transform_gallery,
+    transform_gallery_3d,
+};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -84,4 +87,43 @@ async fn training_on_flex_improves_the_restoration_and_weights_round_trip() {
     assert_eq!(restorer.embed(&image).await.expect("embed").len(), 64);
     trainer.load_weights(weights).expect("reload");
     assert!(trainer.load_weights(vec![1, 2, 3]).is_err());
+}
+
+/// A real MR volume (nibabel's test data, MIT): 33×41×25 voxels, big-endian int16.
+const MR_NIFTI: &[u8] = include_bytes!("../../genesis-io/tests/data/nifti/anatomical.nii");
+
+#[wasm_bindgen_test]
+fn a_dropped_mr_volume_gives_planes_a_cube_and_3d_transforms() {
+    let scan = Scan::decode(vec!["anatomical.nii".into()], vec![MR_NIFTI.len()], MR_NIFTI)
+        .expect("decodes");
+    assert_eq!(scan.shape(), [33, 41, 25]);
+    // NIfTI names no modality, and the values are not HU: min–max, as `genesis pretrain` does.
+    assert_eq!(scan.notice(), "unknown modality, intensities to [0, 1] by min–max");
+    assert_eq!(scan.plane_size(2), [33, 41]);
+    assert_eq!(scan.plane_rgba(0, 16).len(), 41 * 25 * 4);
+    assert!(scan.plane_rgba(2, 25).is_empty());
+    // The scan is smaller than the cube: centred, zero around it.
+    let cube = scan.cube(16, 20, 12).expect("cube");
+    assert_eq!(cube.shape(), [64, 64, 32]);
+    assert_eq!(cube.notice(), "cube from voxel (-15, -11, -3)");
+    let gallery = transform_gallery_3d(&cube, "models-genesis", 3).expect("gallery");
+    assert_eq!(gallery.plane_size(2), [64, 64]);
+    let original: Vec<Vec<u8>> = (0..32).map(|z| gallery.plane_rgba(0, 2, z)).collect();
+    for tile in 1..gallery.length() {
+        let planes: Vec<Vec<u8>> = (0..32).map(|z| gallery.plane_rgba(tile, 2, z)).collect();
+        assert_ne!(planes, original, "tile {tile} ({}) is unchanged", gallery.kind(tile));
+    }
+    assert!(Scan::decode(vec!["a.nii".into()], vec![4], b"garbage").is_err());
+    assert!(Scan::decode(vec!["a.nii".into()], vec![3], &MR_NIFTI[..100]).is_err());
+    assert!(Scan::decode(vec!["cut.nii".into()], vec![400], &MR_NIFTI[..400]).is_err());
+}
+
+#[wasm_bindgen_test]
+fn the_ct_phantom_is_windowed_into_unit_range() {
+    let scan = Scan::phantom(0).expect("phantom");
+    let [x, y, z] = <[usize; 3]>::try_from(scan.shape()).unwrap();
+    assert!(x >= 64 && y >= 64 && z >= 32);
+    let (lo, hi) = scan.volume().min_max();
+    assert!(lo >= 0.0 && hi <= 1.0 && hi - lo > 0.5, "range {lo}…{hi}");
+    assert_eq!(scan.cube(x / 2, y / 2, z / 2).expect("cube").shape(), [64, 64, 32]);
 }

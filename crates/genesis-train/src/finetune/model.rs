@@ -10,12 +10,11 @@ use genesis_nn::burn;
 use genesis_nn::burn::module::ParamId;
 use genesis_nn::burn::module::{Module, ModuleDisplay};
 use genesis_nn::burn::nn::{Linear, LinearConfig};
-use genesis_nn::burn::store::{BurnpackStore, ModuleStore};
 use genesis_nn::burn::tensor::activation::softmax;
-use genesis_nn::burn::tensor::{Bytes, Device, Int, Tensor};
+use genesis_nn::burn::tensor::{Device, Int, Tensor};
 use genesis_nn::host::{upload, upload_labels};
 use genesis_nn::loss::{binary_cross_entropy, cross_entropy, dice};
-use genesis_nn::weights::from_burnpack;
+use genesis_nn::weights::{find_unet, from_burnpack};
 use genesis_nn::{ArchSpec, BnMode, Network, init_device, materialize, param_ids};
 
 use super::data::Batch;
@@ -187,39 +186,20 @@ impl Weights {
 
 /// Finds the U-Net in a Burnpack file: its prefix, dimension, width and depth.
 fn inspect(bytes: &[u8], path: &Path) -> anyhow::Result<(Arch, bool)> {
-    let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(bytes.to_vec())));
-    let tensors = store
-        .get_all_tensors()
-        .map_err(|e| anyhow::anyhow!("{}: not a Burnpack file ({e})", path.display()))?;
-    let prefixed = tensors.keys().any(|k| k.starts_with("unet."));
-    let prefix = if prefixed { "unet." } else { "" };
-    let shape = |name: &str| tensors.get(&format!("{prefix}{name}")).map(|t| t.shape.to_vec());
-    if let Some(first) = shape("down_tr64.ops.0.conv1.weight") {
-        return Ok((Arch { dim: Dim::D3, base: first[0], depth: 4 }, prefixed));
-    }
-    let Some(first) = shape("down.0.ops.0.conv1.weight") else {
-        let names: Vec<&str> = tensors.keys().take(3).map(String::as_str).collect();
-        bail!(
-            "{}: not a Genesis U-Net or Semantic Genesis model (it holds {}); pass a model.bpk written by genesis pretrain",
-            path.display(),
-            names.join(", ")
-        );
-    };
-    let base = first[0];
-    let depth =
-        (0..).take_while(|l| shape(&format!("down.{l}.ops.0.conv1.weight")).is_some()).count();
-    let dim = if first.len() == 5 { Dim::D3 } else { Dim::D2 };
-    let skip_width = (base << 2) + (base << 1);
-    if shape("up.0.ops.0.conv1.weight").is_some_and(|s| s.get(1) != Some(&skip_width)) {
+    let found = find_unet(bytes).map_err(|e| {
+        anyhow::anyhow!("{}: {e}; pass a model.bpk written by genesis pretrain", path.display())
+    })?;
+    if !found.skips {
         bail!(
             "{}: an autoencoder without skip connections; fine-tuning needs a U-Net (pretrain one with genesis pretrain)",
             path.display()
         );
     }
-    if dim == Dim::D3 {
+    let dim = if found.dims == 3 { Dim::D3 } else { Dim::D2 };
+    if dim == Dim::D3 && !found.models_genesis_3d {
         bail!("{}: a 3-D encoder–decoder that is not the Genesis 3-D U-Net", path.display());
     }
-    Ok((Arch { dim, base, depth }, prefixed))
+    Ok((Arch { dim, base: found.base, depth: found.depth }, found.prefixed))
 }
 
 impl Arch {
