@@ -135,9 +135,10 @@ mod tests {
 
     #[test]
     fn psnr_of_a_uniform_error() {
-        let (a, b) = ([0.5f32; 4], [0.6f32; 4]);
-        assert!((mse(&a, &b) - 0.01).abs() < 1e-9);
-        assert!((psnr(&a, &b) - 20.0).abs() < 1e-5);
+        // Differences of 0.25, exact in f32: MSE 1/16, PSNR 10·log10(16) dB.
+        let (a, b) = ([0.5f32; 4], [0.75f32; 4]);
+        assert_eq!(mse(&a, &b), 0.0625);
+        assert!((psnr(&a, &b) - 10.0 * 16f64.log10()).abs() < 1e-12);
         assert!(psnr(&a, &a).is_infinite());
     }
 

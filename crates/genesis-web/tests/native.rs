@@ -11,9 +11,12 @@ use genesis_nn::burn::tensor::Device;
 use genesis_nn::host::{read, upload_volumes};
 use genesis_nn::weights::from_burnpack;
 use genesis_nn::{GenesisModel, UNet2dConfig};
+use genesis_train::finetune::Weights;
 use genesis_train::metrics::Record;
-use genesis_train::{Silent, pretrain};
-use genesis_web::{Backend, BackendPreference, Engine, Trainer, conv_demo_expected, recipe};
+use genesis_train::{Silent, pretrain, restoration};
+use genesis_web::{
+    Backend, BackendPreference, Engine, GrayImage, Restorer, Trainer, conv_demo_expected, recipe,
+};
 
 /// Polls a future that completes without waiting (Flex reads are immediate) to the end.
 fn run_now<F: std::future::Future>(future: F) -> F::Output {
@@ -96,6 +99,25 @@ fn the_page_trains_exactly_like_genesis_pretrain_with_its_recipe() {
     };
     let weights = run_now(page.weights()).expect("weights");
     let saved = std::fs::read(root.join("run/checkpoints/last/model.bpk")).unwrap();
-    assert_eq!(restored(weights), restored(saved), "same weights after the same steps");
+    let expected = restored(saved.clone());
+    assert_eq!(restored(weights.clone()), expected, "same weights after the same steps");
+
+    // Round trip: the page's download is a `genesis finetune --init` / `genesis restore` file…
+    let downloaded = root.join("page-weights.bpk");
+    std::fs::write(&downloaded, &weights).unwrap();
+    let init = Weights::read(downloaded.to_str().unwrap()).expect("the CLI reads the page's file");
+    assert_eq!((init.arch.base, init.arch.depth), (8, 3));
+    let unet = restoration::load_unet2d(&init, &Device::flex()).unwrap();
+    let cli_output = read(unet.forward(upload_volumes::<4>(&[&images[0]], &Device::flex())));
+    assert_eq!(cli_output.unwrap(), expected);
+    // …and `genesis pretrain`'s model.bpk loads into the page's trainer and restorer.
+    page.load_weights(saved.clone()).expect("the trainer loads the CLI's weights");
+    assert_eq!(restored(run_now(page.weights()).expect("weights")), expected);
+    let restorer = run_now(Restorer::create("flex", saved)).expect("the restorer loads them");
+    let [h, w, _] = images[0].shape();
+    let image = GrayImage::from_pixels(w, h, images[0].data().to_vec()).expect("image");
+    let embedding = run_now(restorer.embed(&image)).expect("embedding");
+    assert_eq!(embedding.len(), 8 << 3);
+    assert!(embedding.iter().all(|v| v.is_finite()));
     std::fs::remove_dir_all(&root).unwrap();
 }
