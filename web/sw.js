@@ -6,9 +6,9 @@ const BUILD = "__BUILD__";
 const CACHE = `genesis-demo-${BUILD}`;
 const SHELL = [
   "./", "index.html", "genesis-web.js", "genesis-web_bg.wasm",
-  "assets/app.js", "assets/draw.js", "assets/gallery.js", "assets/restore.js",
-  "assets/training.js", "assets/volume.js", "assets/worker.js", "assets/style.css",
-  "assets/model/restorer.bpk",
+  "assets/app.js", "assets/draw.js", "assets/gallery.js", "assets/models.js", "assets/restore.js",
+  "assets/training.js", "assets/volume.js", "assets/worker.js", "assets/infer-worker.js",
+  "assets/style.css", "assets/model/restorer.bpk", "assets/model/restorer3d.bpk",
   "assets/samples/00000001_000.png", "assets/samples/00000002_000.png", "assets/samples/00000013_003.png",
 ];
 

@@ -37,6 +37,20 @@ try {
     cubeMs.push(await page.evaluate(() => window.genesisCubeMs));
   }
   const cubeDraws = await page.$$eval("#cube-gallery figure", (f) => f.length - 1);
+  const restoreCubeMs = [];
+  for (let i = 0; i < 3; i++) {
+    await page.evaluate(() => { window.genesisCubeRestoration = null; });
+    await page.click("#cube-restore");
+    await page.waitForFunction(() => window.genesisCubeRestoration, null, { timeout: 120_000 });
+    restoreCubeMs.push(await page.evaluate(() => window.genesisCubeRestoration.ms));
+  }
+  // Loading a weights file as a visitor drops it: read with progress, loaded in the worker.
+  const weightsFile = join(SITE, "demo", "assets", "model", "restorer3d.bpk");
+  const loadStart = Date.now();
+  await page.setInputFiles("#weights-input", weightsFile);
+  await page.waitForFunction(() => /^restorer3d\.bpk: /.test(document.getElementById("weights-status").textContent), null, { timeout: 120_000 });
+  const weightsLoadMs = Date.now() - loadStart;
+  const weightsBytes = (await readFile(weightsFile)).length;
   await page.click("#train-start");
   await page.waitForFunction(() => Number(document.getElementById("train-steps").textContent) >= 20, null, { timeout: 300_000 });
   const stepsPerSecond = number(await page.textContent("#train-speed"));
@@ -52,11 +66,14 @@ try {
     cube_3d_draws: cubeDraws,
     cube_3d_all_draws_ms: median(cubeMs),
     cube_3d_ms_per_draw: median(cubeMs) / cubeDraws,
+    cube_3d_restoration_ms: median(restoreCubeMs),
+    weights_file_bytes: weightsBytes,
+    weights_file_load_ms: weightsLoadMs,
     train_steps_per_second: stepsPerSecond,
     train_batch: "4 × 64×64",
     wasm_bytes: wasm.length,
     wasm_gzip_bytes: gzipSync(wasm, { level: 9 }).length,
-    targets: { transforms_224_ms: 20, cube_3d_ms_per_draw: 20, inference_224_ms: 300, train_steps_per_second: 2, first_contentful_paint_ms: 2000, wasm_gzip_bytes: 8_000_000 },
+    targets: { transforms_224_ms: 20, cube_3d_ms_per_draw: 20, cube_3d_restoration_ms: 1500, inference_224_ms: 300, train_steps_per_second: 2, first_contentful_paint_ms: 2000, wasm_gzip_bytes: 8_000_000 },
   }, null, 2));
 } finally {
   await browser.close();

@@ -2,9 +2,9 @@
 // header with its data file, or use the synthetic CT; see three planes and the 3-D transforms.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { OUT, canvasIsDrawn, launchBrowser, openPage, serveSite } from "./harness.mjs";
+import { OUT, SITE, canvasIsDrawn, launchBrowser, openPage, serveSite } from "./harness.mjs";
 
 const MR = fileURLToPath(new URL("../../crates/genesis-io/tests/data/nifti/anatomical.nii", import.meta.url));
 
@@ -68,6 +68,34 @@ test("a dropped MR volume shows three planes and the 3-D transforms on a cube", 
   await page.setInputFiles("#file-input", [metaImagePair()[0]]);
   await page.waitForSelector("#input-error:not([hidden])");
   assert.match(await page.textContent("#input-error"), /its data are in ball.raw: give that file together with it/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("the 3-D model restores a cube, and a visitor's own weights replace the shipped ones", async () => {
+  const { page, errors } = await openPage(browser);
+  await page.goto(`${site.url}/demo/index.html?backend=flex`);
+  await page.waitForSelector("#gallery figure canvas", { timeout: 120_000 });
+  await page.click("#volume-phantom");
+  await page.waitForFunction(() => /Restored the 64×64×32 cube in \d+ ms/.test(
+    document.getElementById("cube-restore-status").textContent), null, { timeout: 120_000 });
+  const panes = await page.$$eval("#cube-restore-view figure", (f) => f.map((x) => x.textContent));
+  assert.equal(panes.length, 3);
+  assert.match(panes[0], /PSNR [\d.]+ dB/);
+  assert.match(panes[1], /PSNR [\d.]+ dB \([+-][\d.]+ dB\) · MSE/);
+  for (const canvas of await page.$$("#cube-restore-view canvas")) assert.ok(await canvas.evaluate(canvasIsDrawn));
+  await page.screenshot({ path: `${OUT}/volume-restored.png`, fullPage: true });
+
+  // Own weights: a 2-D .bpk replaces the image's restorer, a 3-D one the cube's; .pt is explained.
+  const model = (name) => `${SITE}/demo/assets/model/${name}`;
+  await page.setInputFiles("#weights-input", { name: "mine.bpk", mimeType: "application/octet-stream", buffer: await readFile(model("restorer.bpk")) });
+  await page.waitForFunction(() => /^mine\.bpk: 2-D U-Net, base \d+/.test(document.getElementById("weights-status").textContent), null, { timeout: 60_000 });
+  await page.waitForFunction(() => /by mine\.bpk/.test(document.getElementById("restore-status").textContent), null, { timeout: 60_000 });
+  await page.setInputFiles("#weights-input", { name: "mine3d.bpk", mimeType: "application/octet-stream", buffer: await readFile(model("restorer3d.bpk")) });
+  await page.waitForFunction(() => /^mine3d\.bpk: 3-D U-Net/.test(document.getElementById("weights-status").textContent), null, { timeout: 60_000 });
+  await page.waitForFunction(() => /by mine3d\.bpk/.test(document.getElementById("cube-restore-status").textContent), null, { timeout: 120_000 });
+  await page.setInputFiles("#weights-input", { name: "Genesis_Chest_CT.pt", mimeType: "application/octet-stream", buffer: Buffer.from("PK\x03\x04 not really") });
+  await page.waitForFunction(() => /Could not use Genesis_Chest_CT\.pt: .*genesis import/.test(document.getElementById("weights-status").textContent));
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -3,6 +3,7 @@
 import init, { Engine, convDemoExpected, GrayImage, Scan } from "../genesis-web.js";
 import { drawImage } from "./draw.js";
 import { renderGallery } from "./gallery.js";
+import { Models } from "./models.js";
 import { RestorePanel } from "./restore.js";
 import { TrainingPanel } from "./training.js";
 import { VolumePanel } from "./volume.js";
@@ -14,6 +15,7 @@ const MAX_DROP_BYTES = 512 * 1024 * 1024;
 
 const $ = (id) => document.getElementById(id);
 const state = { image: null, name: "" };
+let models;
 let restorePanel;
 let trainingPanel;
 let volumePanel;
@@ -73,7 +75,23 @@ async function openBytes(name, bytes) {
   await openFiles([{ name, bytes }]);
 }
 
+/** Weights files (dropped or chosen) go to the models, not to the image panels. */
+const WEIGHTS = /\.(bpk|safetensors|pt|pth)$/i;
+
+async function openWeights(file) {
+  const status = $("weights-status");
+  try {
+    const info = await models.loadFile(file, (f) => { status.textContent = `Reading ${file.name}: ${(100 * f).toFixed(0)}%…`; });
+    status.textContent = `${file.name}: ${info.summary}. It now restores ${info.dims === 3 ? "the 3-D cube" : "the image"}.`;
+    $(info.dims === 3 ? "volume-title" : "restore-title").scrollIntoView({ behavior: "smooth" });
+  } catch (err) {
+    status.textContent = `Could not use ${file.name}: ${err.message ?? err}`;
+  }
+}
+
 async function openFileList(list) {
+  const weights = [...list].find((f) => WEIGHTS.test(f.name));
+  if (weights) return openWeights(weights);
   const files = [];
   for (const file of list) files.push({ name: file.name, bytes: await file.arrayBuffer() });
   if (files.length) await openFiles(files);
@@ -99,6 +117,7 @@ function redrawGallery() {
 
 function wireInput() {
   $("file-input").addEventListener("change", (e) => openFileList(e.target.files));
+  $("weights-input").addEventListener("change", (e) => { if (e.target.files[0]) openWeights(e.target.files[0]); });
   for (const button of document.querySelectorAll("[data-sample]")) {
     button.addEventListener("click", async () => {
       const response = await fetch(button.dataset.sample);
@@ -173,9 +192,13 @@ async function main() {
   }
   wireInput();
   registerOffline();
-  restorePanel = new RestorePanel(preference);
+  models = new Models(preference);
+  restorePanel = new RestorePanel(models);
   trainingPanel = new TrainingPanel(preference);
-  volumePanel = new VolumePanel(drawOptions);
+  volumePanel = new VolumePanel(drawOptions, models);
+  models.loadShipped().catch((err) => {
+    $("restore-status").textContent = `The pretrained models could not be loaded: ${err.message ?? err}`;
+  });
   useImage(GrayImage.phantom(0n, SIZE), "synthetic phantom #0");
   try {
     await engineCheck(preference);

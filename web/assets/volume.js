@@ -1,7 +1,8 @@
 // The 3-D panel: a dropped CT or MR volume (or the CT phantom) in three orthogonal views, and
 // the transforms and pipelines run in 3-D on a 64×64×32 cube around the crosshair.
 import { Scan, transformGallery3d } from "../genesis-web.js";
-import { drawImage } from "./draw.js";
+import { drawImage, figure } from "./draw.js";
+import { TITLES, captions } from "./restore.js";
 
 const $ = (id) => document.getElementById(id);
 /** The views: axis index, name, and the two axes across and down each plane. */
@@ -13,13 +14,17 @@ const VIEWS = [
 const CUBE_DEPTH = 32;
 
 export class VolumePanel {
-  constructor(options) {
+  constructor(options, models) {
     this.options = options;
+    this.models = models;
+    this.restoreSeed = 0;
+    models.addEventListener("model", (e) => { if (e.detail.dims === 3) this.showModel(); });
+    $("cube-restore").addEventListener("click", () => { this.restoreSeed += 1; this.restoreCube(); });
     this.scan = null;
     this.cube = null;
     for (const view of VIEWS) $(`slice-${view.axis}`).addEventListener("input", () => this.showPlanes());
     $("cube-button").addEventListener("click", () => this.drawCube());
-    $("cube-slice").addEventListener("input", () => this.showCube());
+    $("cube-slice").addEventListener("input", () => { this.showCube(); this.showRestored(); });
     $("volume-phantom").addEventListener("click", () => {
       this.phantomIndex = (this.phantomIndex ?? 0) + 1;
       this.use(Scan.phantom(BigInt(this.phantomIndex)), `synthetic chest CT #${this.phantomIndex}`);
@@ -93,6 +98,45 @@ export class VolumePanel {
     });
     $("cube-gallery").replaceChildren(...figures);
     this.showCube();
+    this.restored = null;
+    $("cube-restore-view").replaceChildren();
+    this.restoreCube();
+  }
+
+  showModel() {
+    const model = this.models.get(3);
+    $("cube-restore-status").textContent = `${model.name}: ${model.summary}, on ${model.backend}.`;
+    $("cube-restore").disabled = false;
+    this.restoreCube();
+  }
+
+  /** Damages the cube with a 3-D pipeline draw and restores it with the 3-D model. */
+  async restoreCube() {
+    if (!this.cube || !this.models.get(3)) return;
+    const model = this.models.get(3);
+    $("cube-restore-status").textContent = "Restoring the cube…";
+    const message = { shape: this.cube.shape(), voxels: this.cube.voxels(), seed: this.restoreSeed };
+    try {
+      this.restored = await this.models.call("restoreCube", message);
+    } catch (err) {
+      $("cube-restore-status").textContent = `Restoration failed: ${err.message ?? err}`;
+      return;
+    }
+    const r = this.restored;
+    $("cube-restore-status").textContent =
+      `Restored the 64×64×32 cube in ${r.ms.toFixed(0)} ms on ${model.backend} by ${model.name}.`;
+    window.genesisCubeRestoration = { ms: r.ms, mse: r.mse, psnr: r.psnr, inputPsnr: r.inputPsnr };
+    this.showRestored();
+  }
+
+  /** Draws the chosen slice of the damaged cube, its restoration and the original. */
+  showRestored() {
+    if (!this.restored) return;
+    const r = this.restored;
+    const z = Math.min(Number($("cube-slice").value), CUBE_DEPTH - 1);
+    const texts = captions(r, `cube slice ${z + 1}`);
+    $("cube-restore-view").replaceChildren(...TITLES.map((t, i) =>
+      figure(r.width, r.height, r.slices[i][z], t, texts[i])));
   }
 
   /** Draws the chosen axial slice of every cube tile. */

@@ -182,9 +182,29 @@ pub struct FoundUnet {
 pub fn find_unet(bytes: &[u8]) -> Result<FoundUnet, String> {
     let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(bytes.to_vec())));
     let tensors = store.get_all_tensors().map_err(|e| format!("not a Burnpack file ({e})"))?;
+    let shapes = tensors.iter().map(|(k, t)| (k.clone(), t.shape.to_vec())).collect();
+    find_unet_in(&shapes)
+}
+
+/// Finds the U-Net in safetensors bytes with PyTorch names (`genesis export`, or a released
+/// checkpoint converted; a `module.` prefix is ignored).
+pub fn find_unet_safetensors(bytes: &[u8]) -> Result<FoundUnet, String> {
+    let mut store = SafetensorsStore::from_bytes(Some(bytes.to_vec()));
+    let tensors = store.get_all_tensors().map_err(|e| format!("not a safetensors file ({e})"))?;
+    let shapes = tensors
+        .iter()
+        .map(|(k, t)| (k.strip_prefix("module.").unwrap_or(k).to_string(), t.shape.to_vec()))
+        .collect();
+    find_unet_in(&shapes)
+}
+
+/// Finds the U-Net among tensor names and shapes.
+fn find_unet_in(
+    tensors: &std::collections::BTreeMap<String, Vec<usize>>,
+) -> Result<FoundUnet, String> {
     let prefixed = tensors.keys().any(|k| k.starts_with("unet."));
     let prefix = if prefixed { "unet." } else { "" };
-    let shape = |name: &str| tensors.get(&format!("{prefix}{name}")).map(|t| t.shape.to_vec());
+    let shape = |name: &str| tensors.get(&format!("{prefix}{name}")).cloned();
     if let Some(first) = shape("down_tr64.ops.0.conv1.weight") {
         let (dims, base, depth) = (3, first[0], 4);
         return Ok(FoundUnet { dims, base, depth, prefixed, models_genesis_3d: true, skips: true });
@@ -201,7 +221,7 @@ pub fn find_unet(bytes: &[u8]) -> Result<FoundUnet, String> {
         (0..).take_while(|l| shape(&format!("down.{l}.ops.0.conv1.weight")).is_some()).count();
     let skip_width = (base << 2) + (base << 1);
     let skips = shape("up.0.ops.0.conv1.weight").is_none_or(|s| s.get(1) == Some(&skip_width));
-    let dims = first.len() - 2;
+    let dims = first.len().saturating_sub(2);
     Ok(FoundUnet { dims, base, depth, prefixed, models_genesis_3d: false, skips })
 }
 

@@ -7,6 +7,8 @@ use wasm_bindgen::prelude::*;
 
 use genesis_core::showcase::rgba;
 
+use crate::scan::{plane_rgba, plane_size};
+
 /// Width of the first block of the U-Net the page trains (`genesis pretrain` with `base = 8`).
 pub const BASE: usize = 8;
 /// Encoder levels of the page's U-Net (2 poolings: inputs divisible by 4).
@@ -80,6 +82,18 @@ impl Triptych {
     #[wasm_bindgen(getter)]
     pub fn damage(&self) -> String {
         self.damage.clone()
+    }
+
+    /// `[width, height]` of the planes of `axis` of a 3-D triptych.
+    #[wasm_bindgen(js_name = planeSize)]
+    pub fn plane_size(&self, axis: usize) -> Vec<usize> {
+        plane_size(&self.images[0], axis)
+    }
+
+    /// RGBA bytes of plane `index` of `axis` of image 0, 1 or 2 (empty when out of range).
+    #[wasm_bindgen(js_name = planeRgba)]
+    pub fn plane_rgba(&self, image: usize, axis: usize, index: usize) -> Vec<u8> {
+        self.images.get(image).map(|v| plane_rgba(v, axis, index)).unwrap_or_default()
     }
 
     /// RGBA bytes of image 0 (input), 1 (restoration) or 2 (original).

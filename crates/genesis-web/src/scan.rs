@@ -86,6 +86,21 @@ impl Scan {
         Ok(Scan { volume, notice })
     }
 
+    /// A volume from voxels in [0, 1] (`[x, y, z]`, z fastest), e.g. a cube sent to a worker.
+    #[wasm_bindgen(js_name = fromVoxels)]
+    pub fn from_voxels(shape: Vec<usize>, voxels: Vec<f32>) -> Result<Scan, JsError> {
+        let shape: [usize; 3] =
+            shape.try_into().map_err(|_| JsError::new("a volume's shape has three sides"))?;
+        let volume = Volume::new(shape, voxels)?;
+        volume.check_finite()?;
+        Ok(Scan { volume, notice: String::new() })
+    }
+
+    /// The voxels, `[x, y, z]` with z fastest.
+    pub fn voxels(&self) -> Vec<f32> {
+        self.volume.data().to_vec()
+    }
+
     /// `[x, y, z]` in voxels.
     pub fn shape(&self) -> Vec<usize> {
         self.volume.shape().to_vec()

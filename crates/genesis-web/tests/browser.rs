@@ -81,7 +81,7 @@ async fn training_on_flex_improves_the_restoration_and_weights_round_trip() {
     assert_eq!(preview.rgba(1).len(), 64 * 64 * 4);
 
     let weights = trainer.weights().await.expect("weights");
-    let restorer = Restorer::create("flex", weights.clone()).await.expect("restorer");
+    let restorer = Restorer::create("flex", "page.bpk", weights.clone()).await.expect("restorer");
     let restored = restorer.restore(&image, 1).await.expect("restore");
     assert!(restored.mse().is_finite());
     assert_eq!(restorer.embed(&image).await.expect("embed").len(), 64);
@@ -126,4 +126,43 @@ fn the_ct_phantom_is_windowed_into_unit_range() {
     let (lo, hi) = scan.volume().min_max();
     assert!(lo >= 0.0 && hi <= 1.0 && hi - lo > 0.5, "range {lo}…{hi}");
     assert_eq!(scan.cube(x / 2, y / 2, z / 2).expect("cube").shape(), [64, 64, 32]);
+}
+
+#[wasm_bindgen_test]
+async fn own_weights_load_in_2d_and_3d_from_burnpack_or_safetensors() {
+    use genesis_nn::burn::tensor::Device;
+    use genesis_nn::weights::{to_burnpack, to_safetensors};
+    use genesis_nn::{UNet2dConfig, UNet3dConfig};
+    let device = Device::flex();
+    let unet3d = UNet3dConfig::new().with_base(2).init(&device);
+    let cube = Scan::phantom(2).expect("phantom").cube(96, 96, 28).expect("cube");
+    for (name, bytes) in [
+        ("tiny3d.bpk", to_burnpack(&unet3d).unwrap()),
+        ("tiny3d.safetensors", to_safetensors(&unet3d).unwrap()),
+    ] {
+        let restorer = Restorer::create("flex", name, bytes).await.expect(name);
+        assert_eq!(restorer.dims(), 3);
+        assert!(
+            restorer.summary().starts_with("3-D U-Net, base 2, 4 levels"),
+            "{}",
+            restorer.summary()
+        );
+        let restored = restorer.restore_cube(&cube, 4).await.expect("restores a cube");
+        assert_eq!(restored.plane_size(2), [64, 64]);
+        assert_eq!(restored.plane_rgba(1, 2, 31).len(), 64 * 64 * 4);
+        assert!(restored.psnr().is_finite() && restored.input_psnr().is_finite());
+        assert_eq!(restorer.embed_cube(&cube).await.expect("embeds").len(), 2 << 4);
+        assert!(restorer.restore(&GrayImage::phantom(0, 64).unwrap(), 0).await.is_err());
+    }
+    let unet2d = UNet2dConfig::new().with_base(4).with_depth(4).init(&device);
+    let restorer =
+        Restorer::create("flex", "own.safetensors", to_safetensors(&unet2d).unwrap()).await;
+    let restorer = restorer.expect("a 2-D safetensors file");
+    assert_eq!(
+        (restorer.dims(), restorer.summary().starts_with("2-D U-Net, base 4, 4 levels")),
+        (2, true)
+    );
+    assert!(restorer.restore_cube(&cube, 0).await.is_err());
+    assert!(Restorer::create("flex", "Genesis_Chest_CT.pt", vec![0; 16]).await.is_err());
+    assert!(Restorer::create("flex", "junk.bpk", vec![1, 2, 3]).await.is_err());
 }

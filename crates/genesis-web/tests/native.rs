@@ -113,7 +113,8 @@ fn the_page_trains_exactly_like_genesis_pretrain_with_its_recipe() {
     // …and `genesis pretrain`'s model.bpk loads into the page's trainer and restorer.
     page.load_weights(saved.clone()).expect("the trainer loads the CLI's weights");
     assert_eq!(restored(run_now(page.weights()).expect("weights")), expected);
-    let restorer = run_now(Restorer::create("flex", saved)).expect("the restorer loads them");
+    let restorer =
+        run_now(Restorer::create("flex", "model.bpk", saved)).expect("the restorer loads them");
     let [h, w, _] = images[0].shape();
     let image = GrayImage::from_pixels(w, h, images[0].data().to_vec()).expect("image");
     let embedding = run_now(restorer.embed(&image)).expect("embedding");
