@@ -14,43 +14,47 @@ try {
   await page.goto(`${site.url}/demo/index.html?backend=flex`);
   const paint = await page.evaluate(() =>
     performance.getEntriesByName("first-contentful-paint")[0]?.startTime ?? null);
-  await page.waitForSelector("#gallery figure canvas", { timeout: 120_000 });
+  // Measure an idle page: the models loaded and the first restoration and embeddings done.
+  await page.waitForFunction(() => document.getElementById("restore-neighbours").textContent !== "", null, { timeout: 120_000 });
+  /** Clicks `button` and waits until the text of `status` changes; returns the new text. */
+  const clickAndWait = async (button, status) => {
+    const before = await page.textContent(status);
+    await page.click(button);
+    await page.waitForFunction(([s, b]) => document.querySelector(s).textContent !== b && !/…$/.test(document.querySelector(s).textContent),
+      [status, before], { timeout: 120_000 });
+    return page.textContent(status);
+  };
 
   const transformMs = [];
   for (let i = 0; i < 5; i++) {
     await page.click("#new-draw");
     transformMs.push(number(await page.textContent("#transform-time")));
   }
-  await page.waitForFunction(() => /Restored in/.test(document.getElementById("restore-status").textContent), null, { timeout: 120_000 });
   const inferMs = [];
-  for (let i = 0; i < 3; i++) {
-    await page.click("#restore-button");
-    await page.waitForTimeout(50);
-    await page.waitForFunction(() => /Restored in/.test(document.getElementById("restore-status").textContent), null, { timeout: 60_000 });
-    inferMs.push(number(await page.textContent("#restore-status")));
-  }
+  for (let i = 0; i < 3; i++) inferMs.push(number(await clickAndWait("#restore-button", "#restore-status")));
+
+  const cubeRestored = () => page.waitForFunction(() => /^Restored the/.test(document.getElementById("cube-restore-status").textContent), null, { timeout: 120_000 });
   await page.click("#volume-phantom");
-  await page.waitForSelector("#cube-gallery figure canvas", { timeout: 60_000 });
+  await cubeRestored();
   const cubeMs = [];
   for (let i = 0; i < 5; i++) {
     await page.click("#cube-button");
     cubeMs.push(await page.evaluate(() => window.genesisCubeMs));
+    await cubeRestored();
   }
   const cubeDraws = await page.$$eval("#cube-gallery figure", (f) => f.length - 1);
   const restoreCubeMs = [];
   for (let i = 0; i < 3; i++) {
-    await page.evaluate(() => { window.genesisCubeRestoration = null; });
-    await page.click("#cube-restore");
-    await page.waitForFunction(() => window.genesisCubeRestoration, null, { timeout: 120_000 });
-    restoreCubeMs.push(await page.evaluate(() => window.genesisCubeRestoration.ms));
+    restoreCubeMs.push(number((await clickAndWait("#cube-restore", "#cube-restore-status")).replace("64×64×32", "")));
   }
-  // Loading a weights file as a visitor drops it: read with progress, loaded in the worker.
+  // A weights file as a visitor drops it: read with progress, loaded in the worker.
   const weightsFile = join(SITE, "demo", "assets", "model", "restorer3d.bpk");
   const loadStart = Date.now();
   await page.setInputFiles("#weights-input", weightsFile);
-  await page.waitForFunction(() => /^restorer3d\.bpk: /.test(document.getElementById("weights-status").textContent), null, { timeout: 120_000 });
+  await page.waitForFunction(() => /^restorer3d\.bpk: .* loaded in \d+ ms/.test(document.getElementById("weights-status").textContent), null, { timeout: 120_000 });
   const weightsLoadMs = Date.now() - loadStart;
   const weightsBytes = (await readFile(weightsFile)).length;
+  await cubeRestored();
   await page.click("#train-start");
   await page.waitForFunction(() => Number(document.getElementById("train-steps").textContent) >= 20, null, { timeout: 300_000 });
   const stepsPerSecond = number(await page.textContent("#train-speed"));

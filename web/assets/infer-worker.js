@@ -23,10 +23,11 @@ const handlers = {
     return {};
   },
   async load({ name, bytes }) {
+    const t0 = performance.now();
     const r = await Restorer.create(backend, name, bytes);
     restorers.get(r.dims)?.free();
     restorers.set(r.dims, r);
-    return { dims: r.dims, summary: r.summary, backend: r.backend, name };
+    return { dims: r.dims, summary: r.summary, backend: r.backend, name, ms: performance.now() - t0 };
   },
   async restore({ width, height, pixels, seed }) {
     const image = GrayImage.fromPixels(width, height, pixels);

@@ -73,7 +73,7 @@ export class RestorePanel {
     $("restore-view").replaceChildren(...TITLES.map((t, i) =>
       figure(result.width, result.height, result.images[i], t, captions(result, this.name)[i])));
     $("restore-status").textContent =
-      `Restored in ${result.ms.toFixed(0)} ms on ${model.backend} by ${model.name}: ${model.summary}.`;
+      `Restored in ${result.ms.toFixed(0)} ms on ${model.backend} by ${model.name}: ${model.summary} (draw ${this.seed}).`;
     window.genesisRestoration = { inputPsnr: result.inputPsnr, psnr: result.psnr };
     const image = GrayImage.fromPixels(this.image.width, this.image.height, this.image.pixels);
     const embedding = await this.embed(image);
