@@ -84,7 +84,6 @@ async function openWeights(file) {
     const info = await models.loadFile(file, (f) => { status.textContent = `Reading ${file.name}: ${(100 * f).toFixed(0)}%…`; });
     status.textContent = `${file.name}: ${info.summary}, loaded in ${info.ms.toFixed(0)} ms. ` +
       `It now restores ${info.dims === 3 ? "the 3-D cube" : "the image"}.`;
-    window.genesisWeightsLoadMs = info.ms;
     $(info.dims === 3 ? "volume-title" : "restore-title").scrollIntoView({ behavior: "smooth" });
   } catch (err) {
     status.textContent = `Could not use ${file.name}: ${err.message ?? err}`;
