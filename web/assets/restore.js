@@ -18,6 +18,9 @@ export function captions(result, name) {
 
 export const TITLES = ["Damaged input", "Restoration", "Original"];
 
+/** What the worker needs of a GrayImage: its size and pixels (a copy that outlives it). */
+const pixelsOf = (image) => ({ width: image.width, height: image.height, pixels: image.pixels() });
+
 export class RestorePanel {
   constructor(models) {
     this.models = models;
@@ -38,24 +41,24 @@ export class RestorePanel {
     for (const button of document.querySelectorAll("[data-sample]")) {
       const bytes = new Uint8Array(await (await fetch(button.dataset.sample)).arrayBuffer());
       const image = GrayImage.decode(button.dataset.sample, bytes, 224);
-      samples.push({ name: button.textContent, embedding: await this.embed(image) });
+      samples.push({ name: button.textContent, embedding: await this.embed(pixelsOf(image)) });
       image.free();
     }
     for (let i = 0; i < 3; i++) {
       const image = GrayImage.phantom(BigInt(100 + i), 224);
-      samples.push({ name: `phantom #${100 + i}`, embedding: await this.embed(image) });
+      samples.push({ name: `phantom #${100 + i}`, embedding: await this.embed(pixelsOf(image)) });
       image.free();
     }
     return samples;
   }
 
+  /** The embedding of `image` (`{ width, height, pixels }`), computed in the worker. */
   async embed(image) {
-    const { width, height } = image;
-    return (await this.models.call("embed", { width, height, pixels: image.pixels() })).embedding;
+    return (await this.models.call("embed", image)).embedding;
   }
 
   setImage(image, name) {
-    this.image = { width: image.width, height: image.height, pixels: image.pixels() };
+    this.image = pixelsOf(image);
     this.name = name;
     this.run();
   }
@@ -70,14 +73,12 @@ export class RestorePanel {
     const model = this.models.get(2);
     if (!model || !this.image) return;
     const result = await this.models.call("restore", { ...this.image, seed: this.seed });
+    const texts = captions(result, this.name);
     $("restore-view").replaceChildren(...TITLES.map((t, i) =>
-      figure(result.width, result.height, result.images[i], t, captions(result, this.name)[i])));
+      figure(result.width, result.height, result.images[i], t, texts[i])));
     $("restore-status").textContent =
       `Restored in ${result.ms.toFixed(0)} ms on ${model.backend} by ${model.name}: ${model.summary} (draw ${this.seed}).`;
-    window.genesisRestoration = { inputPsnr: result.inputPsnr, psnr: result.psnr };
-    const image = GrayImage.fromPixels(this.image.width, this.image.height, this.image.pixels);
-    const embedding = await this.embed(image);
-    image.free();
+    const embedding = await this.embed(this.image);
     const ranked = (await this.indexed)
       .map((s) => ({ name: s.name, d: Math.hypot(...s.embedding.map((v, i) => v - embedding[i])) }))
       .sort((a, b) => a.d - b.d);

@@ -125,7 +125,6 @@ export class VolumePanel {
     const r = this.restored;
     $("cube-restore-status").textContent =
       `Restored the 64×64×32 cube in ${r.ms.toFixed(0)} ms on ${model.backend} by ${model.name} (draw ${this.restoreSeed}).`;
-    window.genesisCubeRestoration = { ms: r.ms, mse: r.mse, psnr: r.psnr, inputPsnr: r.inputPsnr };
     this.showRestored();
   }
 

@@ -6,7 +6,7 @@ use std::process::Command;
 use genesis_core::phantom::{PhantomConfig, chest_ct};
 
 mod common;
-use common::{folder, ok};
+use common::{folder, ok, tiny_3d_pretrain_config};
 
 #[test]
 fn partitions_merge_by_manifest_and_pretraining_reads_the_cache() {
@@ -33,13 +33,7 @@ fn partitions_merge_by_manifest_and_pretraining_reads_the_cache() {
         cache.join("manifest-0of2.json").is_file() && cache.join("manifest-1of2.json").is_file()
     );
 
-    let config = root.join("tiny.toml");
-    std::fs::write(
-        &config,
-        "method = \"models-genesis\"\ndim = \"3d\"\nsize = 16\ndepth = 8\nbase = 2\nbatch = 2\n\
-         epochs = 1\nsteps-per-epoch = 2\nval-batches = 1\ngrid-samples = 1\n",
-    )
-    .unwrap();
+    let config = tiny_3d_pretrain_config(&root, 2);
     let text = ok(Command::new(env!("CARGO_BIN_EXE_genesis"))
         .args(["pretrain", "--config", config.to_str().unwrap(), "--data"])
         .arg(&cache)

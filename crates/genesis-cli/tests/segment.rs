@@ -10,7 +10,7 @@ use genesis_core::{Metadata, Modality, Units, Volume};
 use genesis_io::dicom::{Slice, encode_slice};
 
 mod common;
-use common::{failure, folder, ok};
+use common::{failure, folder, ok, tiny_3d_pretrain_config};
 
 fn genesis(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_genesis")).args(args).output().unwrap()
@@ -18,18 +18,6 @@ fn genesis(args: &[&str]) -> Output {
 
 /// Writes `volume` (HU) as one DICOM file per z slice of series `uid` into `dir`, under names
 /// starting with `prefix` that do not sort by position.
-/// A one-step 3-D Models Genesis pretraining configuration written into `root`.
-fn tiny_3d_pretrain_config(root: &Path) -> PathBuf {
-    let config = root.join("tiny.toml");
-    std::fs::write(
-        &config,
-        "method = \"models-genesis\"\ndim = \"3d\"\nsize = 16\ndepth = 8\nbase = 2\nbatch = 2\n\
-         epochs = 1\nsteps-per-epoch = 1\nval-batches = 1\ngrid-samples = 1\n",
-    )
-    .unwrap();
-    config
-}
-
 fn write_series(dir: &Path, volume: &Volume, uid: &str, prefix: &str) {
     std::fs::create_dir_all(dir).unwrap();
     let [nx, ny, nz] = volume.shape();
@@ -72,7 +60,7 @@ fn dicom_series_folders_feed_cubes_and_pretraining() {
         .unwrap());
     assert!(text.contains("1 scans") && !text.contains(" 0 cubes"), "{text}");
 
-    let config = tiny_3d_pretrain_config(&root);
+    let config = tiny_3d_pretrain_config(&root, 1);
     let run = root.join("run");
     let data = root.join("patient0");
     let text = ok(genesis(&[
@@ -239,7 +227,7 @@ fn a_4d_nifti_is_cut_to_the_chosen_volume_and_the_user_is_told() {
     std::fs::create_dir_all(&data).unwrap();
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../genesis-io/tests/data/nifti");
     std::fs::copy(fixture.join("functional.nii"), data.join("functional.nii")).unwrap();
-    let config = tiny_3d_pretrain_config(&root);
+    let config = tiny_3d_pretrain_config(&root, 1);
     let pretrain = |out: &str, extra: &[&str]| {
         let base = ["pretrain", "--config", config.to_str().unwrap(), "--data"];
         let out = root.join(out);

@@ -105,7 +105,7 @@ fn add(
 }
 
 /// The model's restoration of one image.
-pub fn restore(model: &UNet2d, damaged: &Volume, device: &Device) -> anyhow::Result<Volume> {
+fn restore(model: &UNet2d, damaged: &Volume, device: &Device) -> anyhow::Result<Volume> {
     let output = model.forward(upload_volumes(&[damaged], device));
     let values = read(output)?;
     let [h, w, _] = damaged.shape();

@@ -1,7 +1,7 @@
 //! The transforms gallery: the image, each transform alone and pipeline samples.
 
-use genesis_core::Preset;
 use genesis_core::showcase::{Shown, gallery, rgba};
+use genesis_core::{Preset, Volume};
 use wasm_bindgen::prelude::*;
 
 use crate::image::GrayImage;
@@ -22,19 +22,21 @@ pub struct Gallery {
 /// `preset` (`models-genesis` or `semantic-genesis`), all drawn from `seed`.
 #[wasm_bindgen(js_name = transformGallery)]
 pub fn transform_gallery(image: &GrayImage, preset: &str, seed: u64) -> Result<Gallery, JsError> {
-    let preset: Preset = preset.parse().map_err(|e: String| JsError::new(&e))?;
-    let tiles = gallery(image.volume(), preset, seed, PIPELINE_SAMPLES)?;
-    let [height, width, _] = image.volume().shape();
-    Ok(Gallery { tiles, width, height })
+    gallery_of(image.volume(), preset, seed)
 }
 
 /// The same gallery in 3-D on a cube (see [`Scan::cube`]): every transform and pipeline
 /// sample runs on the whole volume; read the tiles as planes.
 #[wasm_bindgen(js_name = transformGallery3d)]
 pub fn transform_gallery_3d(cube: &Scan, preset: &str, seed: u64) -> Result<Gallery, JsError> {
+    gallery_of(cube.volume(), preset, seed)
+}
+
+/// The gallery of `volume`, a 2-D image or a 3-D cube, for `preset` (by name) and `seed`.
+fn gallery_of(volume: &Volume, preset: &str, seed: u64) -> Result<Gallery, JsError> {
     let preset: Preset = preset.parse().map_err(|e: String| JsError::new(&e))?;
-    let tiles = gallery(cube.volume(), preset, seed, PIPELINE_SAMPLES)?;
-    let [height, width, _] = cube.volume().shape();
+    let tiles = gallery(volume, preset, seed, PIPELINE_SAMPLES)?;
+    let [height, width, _] = volume.shape();
     Ok(Gallery { tiles, width, height })
 }
 
