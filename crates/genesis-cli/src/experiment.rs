@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use genesis_train::experiment::{self, Transfer};
-use genesis_train::recipe::Task;
+use genesis_train::recipe::{Dim, Task};
 
 use crate::flags::Flags;
 use crate::observer::Console;
@@ -34,8 +34,17 @@ pub struct TransferArgs {
     /// Semantic Genesis weights to reuse (a .bpk or a pretrain run folder) instead of pretraining.
     #[arg(long)]
     pub semantic_genesis: Option<PathBuf>,
-    /// Epochs of each pretraining run (40 steps each, on 2-D phantoms; 50 take about 6
-    /// CPU-minutes for Models Genesis and 9 for Semantic Genesis).
+    /// 2d: nodules in lung windows of phantom radiographs. 3d: nodules in lung cubes of phantom
+    /// chest CT (32×32×16 voxels; pretraining and fine-tuning 3-D U-Nets, GPU-sized work: pass
+    /// --device wgpu or cuda, or a smaller budget on the CPU).
+    #[arg(long, value_enum, default_value = "2d")]
+    pub dim: Dim,
+    /// A pretraining TOML configuration for both methods (e.g. base, size, steps-per-epoch;
+    /// see genesis pretrain); --pretrain-epochs still sets the epochs.
+    #[arg(long)]
+    pub pretrain_config: Option<PathBuf>,
+    /// Epochs of each pretraining run (40 steps each; in 2-D, 50 take about 6 CPU-minutes for
+    /// Models Genesis and 9 for Semantic Genesis).
     #[arg(long, default_value_t = 50)]
     pub pretrain_epochs: usize,
     /// Fine-tuning seeds per task, budget and initialisation (seed k draws the same labelled
@@ -71,6 +80,8 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         out: args.out.clone(),
         models_genesis: args.models_genesis,
         semantic_genesis: args.semantic_genesis,
+        dim: args.dim,
+        pretrain_config: args.pretrain_config,
         pretrain_epochs: args.pretrain_epochs,
         seeds: args.seeds,
         labels: args.labels,

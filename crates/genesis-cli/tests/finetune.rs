@@ -235,3 +235,41 @@ fn experiment_summarises_label_budgets(dir: &Path, pre: &Path) {
         serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
     assert_eq!(rerun["cells"], results["cells"]);
 }
+
+/// `genesis experiment transfer --dim 3d`: both methods pretrained in 3-D from a pretraining
+/// configuration, then fine-tuned on lung cubes of the phantom CT; a 2-D rerun into the same
+/// folder is refused.
+#[test]
+fn experiment_runs_the_3d_benchmark() {
+    let dir = folder("experiment-3d");
+    let (pretrain, finetune) = (dir.join("pretrain.toml"), dir.join("finetune.toml"));
+    std::fs::write(
+        &pretrain,
+        "size = 16\ndepth = 8\nbase = 2\nbatch = 2\nsteps-per-epoch = 2\nval-batches = 1\n\
+         grid-samples = 1\npatients = 6\nclasses = 3\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &finetune,
+        "size = 16\ndepth = 8\npatients = 12\nepochs = 1\nepoch-samples = 4\nbatch = 2\n",
+    )
+    .unwrap();
+    let out = dir.join("transfer");
+    let [p, f, o] = [&pretrain, &finetune, &out].map(|p| p.to_str().unwrap());
+    let args = |dim| {
+        let mut a = vec!["experiment", "transfer", "--dim", dim, "--pretrain-epochs", "1"];
+        a.extend(["--tasks", "segment", "--labels", "2", "--seeds", "1", "--out", o]);
+        a.extend(["--pretrain-config", p, "--config", f]);
+        genesis(&a)
+    };
+    let first = ok(args("3d"));
+    assert!(first.contains("16×16×8 images") && first.contains("D3 U-Net"), "{first}");
+    let results: Value =
+        serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    let runs = results["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 3, "scratch, MG and SG");
+    assert!(runs.iter().all(|r| r["report"]["test"]["dice"].as_f64().is_some()), "{results}");
+    let run_toml = std::fs::read_to_string(out.join("pretrain-semantic-genesis/run.toml")).unwrap();
+    assert!(run_toml.contains("dim = \"3d\"") && run_toml.contains("base = 2"), "{run_toml}");
+    fails_with(args("2d"), "holds a 3d pretraining run");
+}

@@ -482,6 +482,17 @@ pub fn xray_nodule_mask(anatomy: &Anatomy, size: usize) -> Result<Volume, Volume
 
 /// Renders patient `index` as an axial chest CT in Hounsfield units.
 pub fn chest_ct(seed: u64, index: u64, cfg: &PhantomConfig) -> Result<Phantom, VolumeError> {
+    Ok(chest_ct_with_nodule_mask(seed, index, cfg)?.0)
+}
+
+/// Renders patient `index` as [`chest_ct`] does, with its nodule mask: 1 on the voxels a
+/// nodule was drawn on (its ellipsoid within the lung), 0 elsewhere — the ground truth of the
+/// synthetic 3-D nodule segmentation task.
+pub fn chest_ct_with_nodule_mask(
+    seed: u64,
+    index: u64,
+    cfg: &PhantomConfig,
+) -> Result<(Phantom, Volume), VolumeError> {
     let anatomy = Anatomy::sample(seed, index);
     let [nx, ny, nz] = cfg.shape_3d;
     let mut volume = Volume::filled(cfg.shape_3d, -1000.0)?;
@@ -504,14 +515,15 @@ pub fn chest_ct(seed: u64, index: u64, cfg: &PhantomConfig) -> Result<Phantom, V
             }
         }
     }
-    stamp_vessels_and_nodules(&mut volume, a, cfg, &heights);
+    let mask = stamp_vessels_and_nodules(&mut volume, a, cfg, &heights)?;
     let meta = Metadata {
         spacing: cfg.spacing_3d,
         origin: [0.0; 3],
         modality: Modality::Ct,
         units: Units::Hounsfield,
     };
-    Ok(Phantom { volume: volume.with_meta(meta), anatomy })
+    let mask = mask.with_meta(Metadata { units: Units::Unit, ..meta.clone() });
+    Ok((Phantom { volume: volume.with_meta(meta), anatomy }, mask))
 }
 
 /// Tissue at `(u, w, t)` in HU before vessels, nodules and noise.
@@ -615,13 +627,18 @@ fn ct_tissue(a: &Anatomy, u: f32, w: f32, t: f32) -> f32 {
     35.0 // mediastinal soft tissue
 }
 
-/// Adds the vessel tree (inside lungs only) and nodules by stamping ellipsoids in voxel space.
+/// Lung voxels are below this many HU (parenchyma ≈ −850, soft tissue ≥ −100).
+const LUNG_BELOW_HU: f32 = -500.0;
+
+/// Adds the vessel tree and nodules, inside the lungs only, by stamping ellipsoids in voxel
+/// space; returns the nodule mask (the nodule voxels that were lung before any stamping, so a
+/// vessel crossing a nodule counts as nodule: both are bright there).
 fn stamp_vessels_and_nodules(
     volume: &mut Volume,
     a: &Anatomy,
     cfg: &PhantomConfig,
     heights: &[f32],
-) {
+) -> Result<Volume, VolumeError> {
     let [nx, ny, nz] = cfg.shape_3d;
     let sp = cfg.spacing_3d.map(|s| s as f32);
     let (sin, cos) = a.rotation.sin_cos();
@@ -634,7 +651,7 @@ fn stamp_vessels_and_nodules(
         let dt = if nz > 1 { heights[1] - t0 } else { 1.0 };
         [(fu + 1.0) / 2.0 * nx as f32 - 0.5, (fw + 1.0) / 2.0 * ny as f32 - 0.5, (p[2] - t0) / dt]
     };
-    let mut stamp = |centre: [f32; 3], radius_mm: f32, hu: f32, lung_only: bool| {
+    let ellipsoid = |centre: [f32; 3], radius_mm: f32, visit: &mut dyn FnMut(usize)| {
         let r = [0, 1, 2].map(|i| (radius_mm / sp[i]).max(0.5));
         let lo = [0, 1, 2].map(|i| (centre[i] - r[i]).floor().max(0.0) as usize);
         let hi = [nx, ny, nz];
@@ -647,27 +664,42 @@ fn stamp_vessels_and_nodules(
                         .enumerate()
                         .map(|(i, &c)| ((c as f32 - centre[i]) / r[i]).powi(2))
                         .sum();
-                    let i = volume.index(x, y, z);
-                    let v = &mut volume.data_mut()[i];
-                    if d < 1.0 && (!lung_only || *v < -500.0) {
-                        *v = hu;
+                    if d < 1.0 {
+                        visit((x * ny + y) * nz + z);
                     }
                 }
             }
         }
     };
+    let mut mask = Volume::filled(cfg.shape_3d, 0.0)?;
+    for n in &a.nodules {
+        ellipsoid(to_voxel(n.centre), n.radius_mm, &mut |i| {
+            if volume.data()[i] < LUNG_BELOW_HU {
+                mask.data_mut()[i] = 1.0;
+            }
+        });
+    }
+    let data = volume.data_mut();
+    let mut paint = |centre: [f32; 3], radius_mm: f32, hu: f32| {
+        ellipsoid(centre, radius_mm, &mut |i| {
+            if data[i] < LUNG_BELOW_HU {
+                data[i] = hu;
+            }
+        });
+    };
     for &(p, q, radius) in &a.vessels {
         let (pv, qv) = (to_voxel(p), to_voxel(q));
-        let steps = (0..3).map(|i| ((qv[i] - pv[i]) * sp[i]).abs()).fold(0.0f32, f32::max) / 1.0;
+        let steps = (0..3).map(|i| ((qv[i] - pv[i]) * sp[i]).abs()).fold(0.0f32, f32::max);
         let n = steps.ceil().max(1.0) as usize;
         for s in 0..=n {
             let f = s as f32 / n as f32;
-            stamp([0, 1, 2].map(|i| pv[i] + f * (qv[i] - pv[i])), radius * 0.6, 30.0, true);
+            paint([0, 1, 2].map(|i| pv[i] + f * (qv[i] - pv[i])), radius * 0.6, 30.0);
         }
     }
     for n in &a.nodules {
-        stamp(to_voxel(n.centre), n.radius_mm, 35.0, true);
+        paint(to_voxel(n.centre), n.radius_mm, 35.0);
     }
+    Ok(mask)
 }
 
 #[cfg(test)]
@@ -740,6 +772,34 @@ mod tests {
         }
         assert!((4..=12).contains(&with), "{with} of 16 patients have nodules");
         assert!(inside > beside, "inside {inside} vs beside {beside}");
+    }
+
+    #[test]
+    fn ct_nodule_mask_covers_the_drawn_nodules() {
+        let cfg = PhantomConfig { shape_3d: [96, 96, 40], ..PhantomConfig::default() };
+        let mut with = 0;
+        for index in 0..8 {
+            let (p, mask) = chest_ct_with_nodule_mask(5, index, &cfg).unwrap();
+            assert_eq!(p.volume, chest_ct(5, index, &cfg).unwrap().volume, "same rendering");
+            let voxels: Vec<usize> =
+                (0..mask.data().len()).filter(|&i| mask.data()[i] > 0.5).collect();
+            assert_eq!(voxels.is_empty(), p.anatomy.nodules.is_empty(), "patient {index}");
+            with += usize::from(!voxels.is_empty());
+            // At most the nodules' ellipsoid volumes (4/3 π r³ in voxels), and every masked
+            // voxel is drawn as tissue (a nodule or a vessel) inside the dark lung.
+            let volume: f32 = p
+                .anatomy
+                .nodules
+                .iter()
+                .map(|n| {
+                    let r = cfg.spacing_3d.map(|s| (n.radius_mm / s as f32).max(0.5));
+                    4.0 / 3.0 * PI * r[0] * r[1] * r[2]
+                })
+                .sum();
+            assert!(voxels.len() as f32 <= volume * 1.3 + 8.0, "{} for {volume}", voxels.len());
+            assert!(voxels.iter().all(|&i| (29.0..=36.0).contains(&p.volume.data()[i])));
+        }
+        assert!((2..=7).contains(&with), "{with} of 8 patients have nodules");
     }
 
     #[test]

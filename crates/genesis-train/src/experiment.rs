@@ -1,5 +1,5 @@
 //! The transfer experiment: does Genesis pretraining help a small labelled task? Pretrains (or
-//! reuses) 2-D Models Genesis and Semantic Genesis weights on phantoms, then fine-tunes scratch
+//! reuses) Models Genesis and Semantic Genesis weights on phantoms (radiographs, or CT in 3-D), then fine-tunes scratch
 //! / MG / SG at several label budgets over several seeds on one fixed split, and summarises the
 //! test metrics with confidence intervals and paired differences to scratch (`results.md`,
 //! `results.json`; a front end draws the label-efficiency plot from the returned results). See
@@ -13,7 +13,7 @@ use genesis_io::fsutil::write_atomic;
 use crate::finetune::{self, Dataset, Report, Weights};
 use crate::observer::Observer;
 use crate::pretrain;
-use crate::recipe::{FinetuneConfig, Method, RunConfig, Task, read_table};
+use crate::recipe::{Dim, FinetuneConfig, Method, RunConfig, Task, read_table};
 use crate::stats::{mean_interval, paired_difference};
 
 mod probe;
@@ -31,8 +31,9 @@ pub use table::markdown;
 /// and a fixed number of epochs whose best on validation is tested (no early stopping, which
 /// would end slow starters): 20 of 64 samples for classification, 12 of 48 for the slower
 /// segmentation. One learning rate for every layer, no head warm-up, soft Dice: the other
-/// options are ablations (docs/finetuning.md).
-pub fn benchmark_defaults(task: Task) -> toml::Table {
+/// options are ablations (docs/finetuning.md). In 3-D the cubes are 32×32×16 voxels, the
+/// crops `genesis pretrain --dim 3d` learns from.
+pub fn benchmark_defaults(task: Task, dim: Dim) -> toml::Table {
     let (epochs, samples) = match task {
         Task::Classify => (20, 64),
         Task::Segment => (12, 48),
@@ -46,6 +47,11 @@ pub fn benchmark_defaults(task: Task) -> toml::Table {
     t.insert("epoch-samples".into(), samples.into());
     t.insert("epochs".into(), epochs.into());
     t.insert("patience".into(), epochs.into());
+    if dim == Dim::D3 {
+        t.insert("dim".into(), "3d".into());
+        t.insert("size".into(), 32.into());
+        t.insert("depth".into(), 16.into());
+    }
     t
 }
 
@@ -78,6 +84,10 @@ pub fn transfer(plan: &Transfer, obs: &mut dyn Observer) -> anyhow::Result<Resul
         bail!(
             "{mg} and {sg} hold U-Nets of different shapes; the comparison needs one architecture (pretrain both with the same base and levels)"
         );
+    }
+    if arch.dim != plan.dim {
+        let (given, asked) = (arch.dim.name(), plan.dim.name());
+        bail!("{mg} holds a {given} U-Net but the experiment is {asked}; pass --dim {given}");
     }
     let mut runs = Vec::new();
     let mut configs = Vec::new();
@@ -130,7 +140,7 @@ fn task_config(
     task: Task,
     obs: &mut dyn Observer,
 ) -> anyhow::Result<FinetuneConfig> {
-    let mut flags = benchmark_defaults(task);
+    let mut flags = benchmark_defaults(task, plan.dim);
     if let Some(file) = &plan.config {
         flags.extend(read_table(file)?);
     }
@@ -173,8 +183,17 @@ fn pretrained(
     } else {
         obs.note(&format!("── pretraining {name} into {} ──", dir.display()));
         flags.insert("method".into(), name.into());
-        RunConfig::resolve(None, &flags)?
+        flags.insert("dim".into(), plan.dim.name().into());
+        RunConfig::resolve(plan.pretrain_config.as_deref(), &flags)?
     };
+    if cfg.dim != plan.dim {
+        bail!(
+            "{} holds a {} pretraining run but the experiment is {}; choose another --out",
+            dir.display(),
+            cfg.dim.name(),
+            plan.dim.name()
+        );
+    }
     let outcome = pretrain::run(&cfg, &dir, resume, obs)?;
     obs.note(&outcome.summary);
     // The run folder, as `--models-genesis DIR` would name it: a rerun that reuses these weights

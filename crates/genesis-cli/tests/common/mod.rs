@@ -76,8 +76,8 @@ pub fn datasets(dir: &Path, n: usize) -> (PathBuf, PathBuf) {
     (cls, seg)
 }
 
-/// A tiny 3-D Models Genesis pretraining configuration (base 2, 16×16×8 crops, one epoch of
-/// `steps` steps) written into `root`.
+/// A tiny 3-D Models Genesis pretraining configuration (base 2, 16×16×8 crops from 4 phantoms,
+/// one epoch of `steps` steps) written into `root`.
 pub fn tiny_3d_pretrain_config(root: &Path, steps: usize) -> PathBuf {
     let config = root.join("tiny.toml");
     std::fs::write(
@@ -85,7 +85,7 @@ pub fn tiny_3d_pretrain_config(root: &Path, steps: usize) -> PathBuf {
         format!(
             "method = \"models-genesis\"\ndim = \"3d\"\nsize = 16\ndepth = 8\nbase = 2\n\
              batch = 2\nepochs = 1\nsteps-per-epoch = {steps}\nval-batches = 1\n\
-             grid-samples = 1\n"
+             grid-samples = 1\npatients = 4\n"
         ),
     )
     .unwrap();

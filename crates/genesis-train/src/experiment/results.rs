@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::probe::Probe;
 use crate::finetune::Report;
 use crate::metrics::Scores;
-use crate::recipe::{FinetuneConfig, Task};
+use crate::recipe::{Dim, FinetuneConfig, Task};
 use crate::stats::Interval;
 
 /// What `genesis experiment transfer` runs.
@@ -20,6 +20,10 @@ pub struct Transfer {
     pub models_genesis: Option<PathBuf>,
     /// Semantic Genesis weights to reuse instead of pretraining.
     pub semantic_genesis: Option<PathBuf>,
+    /// 2-D (radiograph windows) or 3-D (CT cubes) phantom benchmark and pretraining.
+    pub dim: Dim,
+    /// A pretraining TOML configuration for both methods (over `genesis pretrain`'s presets).
+    pub pretrain_config: Option<PathBuf>,
     /// Epochs of each pretraining run.
     pub pretrain_epochs: usize,
     /// Fine-tuning seeds per task, budget and initialisation (seed `k` draws the same labelled

@@ -61,15 +61,14 @@ fn setup(out: &mut String, results: &Results, plan: &Transfer) {
     for cfg in &results.configs {
         let _ = writeln!(
             out,
-            "- {}: `{}` data, {}×{} images (split seed {}; test fraction {}, validation {}), \
+            "- {}: `{}` data, {} images (split seed {}; test fraction {}, validation {}), \
              {:?} U-Net base {} with {} levels; {:?} lr {} ({:?}), pretrained layers at {}× \
              after {} head-only epoch(s); batch {}, ≥ {} samples per epoch, at most {} epochs \
              (patience {}); {}; per-image rescaling {}; batch norm `{:?}` at evaluation; \
              encoder {}.",
             cfg.task.name(),
             cfg.data,
-            cfg.size,
-            cfg.size,
+            shape_text(cfg.sample_shape()),
             cfg.split_seed,
             cfg.test_fraction,
             cfg.val_fraction,
@@ -169,4 +168,9 @@ fn signed(i: &Interval) -> String {
 
 fn p_value(p: f64) -> String {
     if p < 0.001 { "< 0.001".into() } else { format!("{p:.3}") }
+}
+
+/// `64×64` for an image, `32×32×16` for a volume.
+fn shape_text([x, y, z]: [usize; 3]) -> String {
+    if z == 1 { format!("{x}×{y}") } else { format!("{x}×{y}×{z}") }
 }

@@ -6,13 +6,20 @@
 //! lung, where the generator places nodules. Classification: does the window hold any nodule
 //! pixel? Segmentation: the nodule mask of the window. Patients are drawn from indices far
 //! above those pretraining renders, so no test patient was seen in pretraining.
+//!
+//! In 3-D the same patients are rendered as chest CT at `2 × [size, size, depth]` voxels (the
+//! shape `genesis pretrain --dim 3d` crops its phantoms from), HU-windowed into [0, 1] as
+//! there, and give two `size × size × depth` cubes, one over each lung, with the nodule masks
+//! of the CT renderer.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use genesis_core::Volume;
 use genesis_core::patches::crop;
-use genesis_core::phantom::{PhantomConfig, chest_xray, xray_nodule_mask};
+use genesis_core::phantom::{
+    PhantomConfig, chest_ct_with_nodule_mask, chest_xray, xray_nodule_mask,
+};
 use genesis_core::resize::{Filter, resize};
 use genesis_core::rng::{GenesisRng, RngExt, stream};
 use genesis_core::transforms::draw::Shuffler;
@@ -28,6 +35,9 @@ use crate::step::{Shard, sample_rows, shard_ranges};
 pub(crate) const PHANTOM_FIRST_PATIENT: u64 = 1 << 20;
 /// Window centres as fractions of the rendered radiograph: (row, column) over each lung.
 const LUNG_WINDOWS: [(f64, f64); 2] = [(0.40, 0.36), (0.40, 0.64)];
+/// Cube centres as fractions of the rendered CT `[X, Y, Z]` over each lung: X runs from the
+/// patient's right to left, Y front to back, Z from the lung bases up (where nodules lie).
+const LUNG_CUBES: [[f64; 3]; 2] = [[0.34, 0.5, 0.5], [0.66, 0.5, 0.5]];
 
 /// One labelled image.
 #[derive(Debug, Clone)]
@@ -69,12 +79,10 @@ impl Dataset {
     /// the files (a 4-D file cut to one volume) go to `obs`.
     pub fn open(cfg: &FinetuneConfig, obs: &mut dyn Observer) -> anyhow::Result<Self> {
         let mut samples = if cfg.data == "phantom" {
-            if cfg.dim == Dim::D3 {
-                bail!(
-                    "the phantom benchmark is 2-D; fine-tune 3-D models on a folder (--data DIR, see docs/finetuning.md)"
-                );
+            match cfg.dim {
+                Dim::D2 => phantom(cfg)?,
+                Dim::D3 => phantom_ct(cfg)?,
             }
-            phantom(cfg)?
         } else {
             let dir = Path::new(&cfg.data);
             if !dir.is_dir() {
@@ -206,6 +214,29 @@ fn phantom(cfg: &FinetuneConfig) -> anyhow::Result<Vec<Sample>> {
             let corner = [corner(row), corner(col), 0];
             let cut = |v: &Volume| crop(v, corner, [size, size, 1]).context("window outside");
             let (image, mask) = (cut(&phantom.volume)?, cut(&mask)?);
+            let label = usize::from(mask.data().iter().any(|&m| m > 0.5));
+            let mask = (cfg.task == Task::Segment).then_some(mask);
+            samples.push(Sample { image, label, mask, group: p });
+        }
+    }
+    Ok(samples)
+}
+
+/// The 3-D phantom benchmark: two lung cubes per patient's CT, with nodule masks.
+fn phantom_ct(cfg: &FinetuneConfig) -> anyhow::Result<Vec<Sample>> {
+    let shape = cfg.sample_shape();
+    let render = shape.map(|n| 2 * n);
+    let pc = PhantomConfig { shape_3d: render, ..PhantomConfig::default() };
+    let mut samples = Vec::with_capacity(2 * cfg.patients);
+    for p in 0..cfg.patients as u64 {
+        let (mut ct, mask) =
+            chest_ct_with_nodule_mask(cfg.split_seed, PHANTOM_FIRST_PATIENT + p, &pc)?;
+        genesis_io::Conventions::default().normalize(&mut ct.volume);
+        for centre in LUNG_CUBES {
+            let corner = [0, 1, 2]
+                .map(|i| ((centre[i] * render[i] as f64) as usize).saturating_sub(shape[i] / 2));
+            let cut = |v: &Volume| crop(v, corner, shape).context("cube outside the CT");
+            let (image, mask) = (cut(&ct.volume)?, cut(&mask)?);
             let label = usize::from(mask.data().iter().any(|&m| m > 0.5));
             let mask = (cfg.task == Task::Segment).then_some(mask);
             samples.push(Sample { image, label, mask, group: p });
@@ -429,6 +460,28 @@ mod tests {
             }
         }
         assert!(total > 100 && inside as f64 >= 0.97 * total as f64, "{inside} of {total}");
+    }
+
+    #[test]
+    fn lung_cubes_hold_the_ct_nodules() {
+        let shape = [32, 32, 16];
+        let pc = PhantomConfig { shape_3d: shape.map(|n| 2 * n), ..PhantomConfig::default() };
+        let (mut inside, mut total) = (0, 0);
+        for p in 0..24 {
+            let (_, mask) = chest_ct_with_nodule_mask(0, PHANTOM_FIRST_PATIENT + p, &pc).unwrap();
+            let [_, ny, nz] = pc.shape_3d;
+            for (i, _) in mask.data().iter().enumerate().filter(|(_, m)| **m > 0.5) {
+                let at = [i / (ny * nz), i / nz % ny, i % nz];
+                total += 1;
+                inside += usize::from(LUNG_CUBES.iter().any(|c| {
+                    (0..3).all(|k| {
+                        let lo = ((c[k] * pc.shape_3d[k] as f64) as usize) - shape[k] / 2;
+                        (lo..lo + shape[k]).contains(&at[k])
+                    })
+                }));
+            }
+        }
+        assert!(total > 100 && inside as f64 >= 0.9 * total as f64, "{inside} of {total}");
     }
 
     #[test]

@@ -141,7 +141,7 @@ impl RunConfig {
         };
         let (size, patients) = match dim {
             Dim::D2 => (64, 32),
-            Dim::D3 => (32, 8),
+            Dim::D3 => (32, 32),
         };
         Self {
             method,
