@@ -2,11 +2,14 @@
 // header with its data file, or use the synthetic CT; see three planes and the 3-D transforms.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { OUT, SITE, canvasIsDrawn, launchBrowser, openPage, serveSite } from "./harness.mjs";
 
 const MR = fileURLToPath(new URL("../../crates/genesis-io/tests/data/nifti/anatomical.nii", import.meta.url));
+const SERIES = fileURLToPath(new URL("../../crates/genesis-io/tests/data/dicom-series/mr1", import.meta.url));
 
 let site;
 let browser;
@@ -72,6 +75,25 @@ test("a dropped MR volume shows three planes and the 3-D transforms on a cube", 
   await page.close();
 });
 
+test("a chosen folder opens as one volume; a folder of several DICOM series is explained", async () => {
+  const { page, errors } = await openPage(browser);
+  await page.goto(`${site.url}/demo/index.html?backend=flex`);
+  await page.waitForSelector("#gallery figure canvas", { timeout: 120_000 });
+  // A folder holding a MetaImage pair and the clutter of a file browser (skipped).
+  const folder = await mkdtemp(join(tmpdir(), "genesis-folder-"));
+  for (const f of metaImagePair()) await writeFile(join(folder, f.name), f.buffer);
+  await writeFile(join(folder, ".DS_Store"), "clutter");
+  await page.setInputFiles("#folder-input", folder);
+  await expectVolume(page, "2 files", "70×70×40");
+  // pydicom's MR1 folder: three one-slice localizer series.
+  await page.setInputFiles("#folder-input", SERIES);
+  await page.waitForSelector("#input-error:not([hidden])");
+  assert.match(await page.textContent("#input-error"), /3 DICOM series in this folder/);
+  await rm(folder, { recursive: true });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("the 3-D model restores a cube, and a visitor's own weights replace the shipped ones", async () => {
   const { page, errors } = await openPage(browser);
   await page.goto(`${site.url}/demo/index.html?backend=flex`);
@@ -93,6 +115,8 @@ test("the 3-D model restores a cube, and a visitor's own weights replace the shi
   await page.waitForFunction(() => /by mine\.bpk/.test(document.getElementById("restore-status").textContent), null, { timeout: 60_000 });
   await page.setInputFiles("#weights-input", { name: "mine3d.bpk", mimeType: "application/octet-stream", buffer: await readFile(model("restorer3d.bpk")) });
   await page.waitForFunction(() => /^mine3d\.bpk: 3-D U-Net/.test(document.getElementById("weights-status").textContent), null, { timeout: 60_000 });
+  assert.match(await page.textContent("#weights-keys summary"), /Key report: \d+ tensors loaded,\s+0 unused/);
+  assert.match(await page.textContent("#weights-loaded"), /down_tr64\.ops\.0\.conv1\.weight/);
   await page.waitForFunction(() => /by mine3d\.bpk/.test(document.getElementById("cube-restore-status").textContent), null, { timeout: 120_000 });
   await page.setInputFiles("#weights-input", { name: "Genesis_Chest_CT.pt", mimeType: "application/octet-stream", buffer: Buffer.from("PK\x03\x04 not really") });
   await page.waitForFunction(() => /Could not use Genesis_Chest_CT\.pt: .*genesis import/.test(document.getElementById("weights-status").textContent));

@@ -80,19 +80,66 @@ const WEIGHTS = /\.(bpk|safetensors|pt|pth)$/i;
 
 async function openWeights(file) {
   const status = $("weights-status");
+  $("weights-keys").hidden = true;
   try {
     const info = await models.loadFile(file, (f) => { status.textContent = `Reading ${file.name}: ${(100 * f).toFixed(0)}%…`; });
-    status.textContent = `${file.name}: ${info.summary}, loaded in ${info.ms.toFixed(0)} ms. ` +
-      `It now restores ${info.dims === 3 ? "the 3-D cube" : "the image"}.`;
+    status.textContent = `${file.name}: ${info.summary}, loaded in ${info.ms.toFixed(0)} ms on ${info.backend}. ` +
+      `It now restores ${info.dims === 3 ? "the 3-D cube" : "the image"}.${info.notice ? ` ${info.notice}` : ""}`;
+    showKeys(info);
     $(info.dims === 3 ? "volume-title" : "restore-title").scrollIntoView({ behavior: "smooth" });
   } catch (err) {
     status.textContent = `Could not use ${file.name}: ${err.message ?? err}`;
   }
 }
 
-async function openFileList(list) {
-  const weights = [...list].find((f) => WEIGHTS.test(f.name));
+/** The key report of loaded weights: which tensors went into the network, which were unused. */
+function showKeys({ loaded, unused }) {
+  $("weights-loaded-count").textContent = loaded.length;
+  $("weights-unused-count").textContent = unused.length;
+  $("weights-loaded").textContent = loaded.join("\n");
+  $("weights-unused").textContent = unused.length ? unused.join("\n") : "(none)";
+  $("weights-keys").hidden = false;
+}
+
+/** Files a folder holds that are not slices: hidden files, DICOMDIR indexes, thumbnails. */
+const CLUTTER = /^(\.|dicomdir$|thumbs\.db$|desktop\.ini$)/i;
+
+/** The files of a drop, dropped folders walked (a DICOM series often comes as a folder). The
+ * entries are taken at once: a drop's items are readable only during its event. */
+function droppedFiles(dataTransfer) {
+  const entries = [...(dataTransfer?.items ?? [])].map((i) => i.webkitGetAsEntry?.()).filter(Boolean);
+  const plain = [...(dataTransfer?.files ?? [])];
+  if (!entries.some((e) => e.isDirectory)) return Promise.resolve(plain);
+  return (async () => {
+    const files = [];
+    for (const entry of entries) await walk(entry, files);
+    return files;
+  })();
+}
+
+/** Adds the files under `entry` (a file or a folder, recursively) to `files`, clutter skipped. */
+async function walk(entry, files) {
+  if (entry.isFile) {
+    if (!CLUTTER.test(entry.name)) files.push(await new Promise((ok, fail) => entry.file(ok, fail)));
+    return;
+  }
+  const reader = entry.createReader();
+  for (;;) {
+    const batch = await new Promise((ok, fail) => reader.readEntries(ok, fail));
+    if (!batch.length) return;
+    for (const child of batch) await walk(child, files);
+  }
+}
+
+async function openFileList(all) {
+  const list = [...all].filter((f) => !CLUTTER.test(f.name));
+  const weights = list.find((f) => WEIGHTS.test(f.name));
   if (weights) return openWeights(weights);
+  const total = list.reduce((n, f) => n + f.size, 0);
+  if (total > MAX_DROP_BYTES) {
+    showError(`${list.length} files, ${(total / 1e6).toFixed(0)} MB; the page takes at most ${MAX_DROP_BYTES / 1e6} MB.`);
+    return;
+  }
   const files = [];
   for (const file of list) files.push({ name: file.name, bytes: await file.arrayBuffer() });
   if (files.length) await openFiles(files);
@@ -118,6 +165,7 @@ function redrawGallery() {
 
 function wireInput() {
   $("file-input").addEventListener("change", (e) => openFileList(e.target.files));
+  $("folder-input").addEventListener("change", (e) => openFileList(e.target.files));
   $("weights-input").addEventListener("change", (e) => { if (e.target.files[0]) openWeights(e.target.files[0]); });
   for (const button of document.querySelectorAll("[data-sample]")) {
     button.addEventListener("click", async () => {
@@ -136,7 +184,7 @@ function wireInput() {
   window.addEventListener("drop", (e) => {
     e.preventDefault();
     overlay.hidden = true;
-    openFileList(e.dataTransfer?.files ?? []);
+    droppedFiles(e.dataTransfer).then(openFileList, (err) => showError(`Could not read the dropped folder: ${err.message ?? err}`));
   });
   $("transform-form").addEventListener("submit", (e) => {
     e.preventDefault();

@@ -27,7 +27,8 @@ const handlers = {
     const r = await Restorer.create(backend, name, bytes);
     restorers.get(r.dims)?.free();
     restorers.set(r.dims, r);
-    return { dims: r.dims, summary: r.summary, backend: r.backend, name, ms: performance.now() - t0 };
+    const ms = performance.now() - t0;
+    return { dims: r.dims, summary: r.summary, backend: r.backend, notice: r.notice, loaded: r.loaded, unused: r.unused, name, ms };
   },
   async restore({ width, height, pixels, seed }) {
     const image = GrayImage.fromPixels(width, height, pixels);

@@ -176,6 +176,8 @@ pub struct FoundUnet {
     pub models_genesis_3d: bool,
     /// Whether the decoder has skip connections (`false`: a no-skip autoencoder).
     pub skips: bool,
+    /// Elements of the file's largest tensor (what a GPU buffer must hold at least).
+    pub largest_tensor: usize,
 }
 
 /// Finds the U-Net in Burnpack bytes; the error names a few of the tensors found otherwise.
@@ -204,10 +206,21 @@ fn find_unet_in(
 ) -> Result<FoundUnet, String> {
     let prefixed = tensors.keys().any(|k| k.starts_with("unet."));
     let prefix = if prefixed { "unet." } else { "" };
+    let largest_tensor = tensors.values().map(|s| s.iter().product()).max().unwrap_or(0);
     let shape = |name: &str| tensors.get(&format!("{prefix}{name}")).cloned();
     if let Some(first) = shape("down_tr64.ops.0.conv1.weight") {
         let (dims, base, depth) = (3, first[0], 4);
-        return Ok(FoundUnet { dims, base, depth, prefixed, models_genesis_3d: true, skips: true });
+        let models_genesis_3d = true;
+        let skips = true;
+        return Ok(FoundUnet {
+            dims,
+            base,
+            depth,
+            prefixed,
+            models_genesis_3d,
+            skips,
+            largest_tensor,
+        });
     }
     let Some(first) = shape("down.0.ops.0.conv1.weight") else {
         let names: Vec<&str> = tensors.keys().take(3).map(String::as_str).collect();
@@ -222,7 +235,8 @@ fn find_unet_in(
     let skip_width = (base << 2) + (base << 1);
     let skips = shape("up.0.ops.0.conv1.weight").is_none_or(|s| s.get(1) == Some(&skip_width));
     let dims = first.len().saturating_sub(2);
-    Ok(FoundUnet { dims, base, depth, prefixed, models_genesis_3d: false, skips })
+    let models_genesis_3d = false;
+    Ok(FoundUnet { dims, base, depth, prefixed, models_genesis_3d, skips, largest_tensor })
 }
 
 /// Serialises `model` as Burnpack bytes (burn's native format; works in the browser).

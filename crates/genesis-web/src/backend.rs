@@ -30,6 +30,8 @@ pub struct Backend {
     device: Device,
     adapter: Option<String>,
     notice: Option<String>,
+    /// The largest buffer the WebGPU device may bind, in bytes (`None` on Flex).
+    buffer_limit: Option<u64>,
 }
 
 impl Backend {
@@ -43,7 +45,20 @@ impl Backend {
     }
 
     fn flex(notice: Option<String>) -> Self {
-        Self { device: Device::flex(), adapter: None, notice }
+        Self { device: Device::flex(), adapter: None, notice, buffer_limit: None }
+    }
+
+    /// This backend when a buffer of `bytes` fits its limits, else Flex with a notice naming
+    /// `what` needs it (WebGPU binds at most `maxStorageBufferBindingSize` bytes per buffer).
+    pub fn holding(self, bytes: u64, what: &str) -> Self {
+        match self.buffer_limit {
+            Some(limit) if bytes > limit => Self::flex(Some(format!(
+                "{what} needs a {:.0} MB buffer, over this WebGPU device's {:.0} MB limit: using CPU (Flex).",
+                bytes as f64 / 1e6,
+                limit as f64 / 1e6
+            ))),
+            _ => self,
+        }
     }
 
     /// The burn device.
@@ -79,7 +94,10 @@ async fn webgpu(preference: BackendPreference) -> Backend {
                      backend: using CPU (Flex). Choose WebGPU to override."
                 )))
             } else {
-                Backend { device, adapter: Some(name), notice: None }
+                let limits = setup.device.limits();
+                let limit =
+                    u64::from(limits.max_storage_buffer_binding_size).min(limits.max_buffer_size);
+                Backend { device, adapter: Some(name), notice: None, buffer_limit: Some(limit) }
             }
         }
         Err(e) => Backend::flex(Some(format!("WebGPU is unavailable ({e}): using CPU (Flex)."))),
@@ -101,5 +119,16 @@ mod tests {
         assert_eq!(BackendPreference::parse(""), Ok(BackendPreference::Auto));
         assert_eq!(BackendPreference::parse("cpu"), Ok(BackendPreference::Flex));
         assert!(BackendPreference::parse("cuda").is_err());
+    }
+
+    #[test]
+    fn a_buffer_over_the_limit_falls_back_to_flex_with_a_notice() {
+        let gpu = |limit| Backend { buffer_limit: Some(limit), ..Backend::flex(None) };
+        assert!(gpu(1 << 27).holding(1 << 20, "the model").notice().is_none());
+        let over = gpu(1 << 27).holding(300_000_000, "the model's largest tensor");
+        assert_eq!(over.buffer_limit, None);
+        let notice = over.notice().unwrap();
+        assert!(notice.contains("300 MB") && notice.contains("134 MB"), "{notice}");
+        assert!(Backend::flex(None).holding(u64::MAX, "x").notice().is_none(), "Flex has no limit");
     }
 }

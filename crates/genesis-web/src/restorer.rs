@@ -36,7 +36,11 @@ pub struct Restorer {
     device: Device,
     net: Net,
     summary: String,
+    report: LoadReport,
 }
+
+/// Voxels of the largest input the page gives a network: a 224² image, a 64×64×32 cube.
+const LARGEST_INPUT: [usize; 2] = [224 * 224, 64 * 64 * 32];
 
 /// Loads `bytes` (Burnpack, or PyTorch-named safetensors) into `fresh`, under `unet.` when
 /// `found.prefixed`.
@@ -90,7 +94,7 @@ impl Restorer {
             )));
         }
         let preference = BackendPreference::parse(preference).map_err(|e| JsError::new(&e))?;
-        let backend = Backend::init(preference).await;
+        let backend = Backend::init(preference).await.holding(largest_buffer(&found), name);
         let device = backend.device().clone();
         let (net, report) = if found.dims == 3 {
             let fresh = UNet3dConfig::new().with_base(found.base).init(&device);
@@ -119,7 +123,25 @@ impl Restorer {
                 format!(", {} unused", report.unused.len())
             }
         );
-        Ok(Restorer { backend, device, net, summary })
+        Ok(Restorer { backend, device, net, summary, report })
+    }
+
+    /// Why the backend is not the one asked for (e.g. a buffer over the WebGPU limit), if so.
+    #[wasm_bindgen(getter)]
+    pub fn notice(&self) -> Option<String> {
+        self.backend.notice().map(str::to_owned)
+    }
+
+    /// The names of the tensors loaded into the network.
+    #[wasm_bindgen(getter)]
+    pub fn loaded(&self) -> Vec<String> {
+        self.report.loaded.clone()
+    }
+
+    /// The names of the file's tensors the network does not use (a Semantic Genesis head…).
+    #[wasm_bindgen(getter)]
+    pub fn unused(&self) -> Vec<String> {
+        self.report.unused.clone()
     }
 
     /// The backend label.
@@ -170,6 +192,14 @@ impl Restorer {
         let Net::Volume(model) = &self.net else { return Err(wrong_dims(2, "a cube")) };
         embed_with(model.as_ref(), cube.volume(), &self.device).await
     }
+}
+
+/// Bytes of the largest buffer `found` needs on a GPU: its largest weight tensor, or an
+/// estimate of its largest activation — the last decoder level's concatenation (4 × base
+/// upsampled + 2 × base skipped channels) over the page's largest input, in f32.
+fn largest_buffer(found: &FoundUnet) -> u64 {
+    let activation = 6 * found.base * LARGEST_INPUT[found.dims.clamp(2, 3) - 2];
+    4 * found.largest_tensor.max(activation) as u64
 }
 
 /// The error for a call that does not suit the network's dimension.

@@ -147,6 +147,9 @@ async fn own_weights_load_in_2d_and_3d_from_burnpack_or_safetensors() {
             "{}",
             restorer.summary()
         );
+        let keys = restorer.loaded();
+        assert!(keys.iter().any(|k| k.starts_with("down_tr64.")), "key report: {keys:?}");
+        assert!(restorer.unused().is_empty() && restorer.notice().is_none());
         let restored = restorer.restore_cube(&cube, 4).await.expect("restores a cube");
         assert_eq!(restored.plane_size(2), [64, 64]);
         assert_eq!(restored.plane_rgba(1, 2, 31).len(), 64 * 64 * 4);
