@@ -2,8 +2,9 @@
 //! Vulkan driver, lavapipe): forward passes, one training step's loss and every parameter
 //! gradient, the Flex-only kernels staying on Flex, and the same initial weights everywhere.
 //!
-//! Tolerances: forward outputs agree within 1e-4 and gradients within 1e-3 of the largest
-//! magnitude of the tensor compared. Both backends compute in f32 but sum in different orders
+//! Tolerances: forward outputs agree within 1e-4 and gradients within 1e-2 of the largest
+//! magnitude of the tensor compared (with a floor for gradients small through cancellation,
+//! see `training_step_agrees`). Both backends compute in f32 but sum in different orders
 //! (Flex's shifted products over gemm tiles, wgpu's convolution kernels with their own tiling),
 //! so each sum of k terms rounds differently by up to about k·2⁻²⁴ of its size; batch
 //! normalisation divides by per-channel deviations and a U-Net chains a dozen such layers, and
@@ -91,9 +92,15 @@ impl ModuleVisitor for PairGrads {
 }
 
 /// One training step's loss and every gradient on Flex and on wgpu agree: each gradient within
-/// 1e-2 of its largest magnitude, or of 1e-3 of the model's largest gradient where that is
-/// more (the convolution biases ahead of batch norm have a true gradient of zero, and both
-/// backends return rounding noise of about 1e-9 there).
+/// 1e-2 of its largest magnitude, or of 3e-2 of the model's largest gradient where that is
+/// more. A gradient small through cancellation carries the absolute rounding error of the large
+/// sums it comes from, which scales with the model's gradients, not with its own: the
+/// convolution biases ahead of batch norm have a true gradient of zero and get noise of about
+/// 1e-9, and in the 3-D U-Net some deep weights (largest entry about 1e-4 of a model whose
+/// largest gradient is about 0.09) differed by up to 5.3e-6 — 6e-5 of the largest — in one CI
+/// run under load and less in others (the order of lavapipe's and Flex's threaded sums varies
+/// between runs). The floor allows 3e-4 of the largest gradient, five times that; a wrong
+/// kernel errs by the size of the gradients themselves.
 fn training_step_agrees<M: Module + GenesisModel<D>, const D: usize>(
     name: &str,
     model: M,
@@ -110,7 +117,7 @@ fn training_step_agrees<M: Module + GenesisModel<D>, const D: usize>(
     model.visit(&mut grads);
     let peak = |v: &[f32]| v.iter().fold(0f32, |m, x| m.max(x.abs()));
     let largest = grads.pairs.iter().flat_map(|(_, p)| p.as_ref()).map(|(w, _)| peak(w));
-    let floor = 1e-3 * largest.fold(0f32, f32::max);
+    let floor = 3e-2 * largest.fold(0f32, f32::max);
     let mut failures = Vec::new();
     for (dims, pair) in &grads.pairs {
         let Some((want, got)) = pair else {
