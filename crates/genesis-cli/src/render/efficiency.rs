@@ -19,8 +19,11 @@ const BOTTOM: usize = 52;
 pub fn efficiency(results: &Results) -> RgbImage {
     let panels = results.configs.len().max(1);
     let mut img = RgbImage::from_pixel((PANEL_W * panels) as u32, H as u32, BACKGROUND);
-    for (i, ((name, _), &color)) in INITS.iter().zip(&COLORS).enumerate() {
-        text(&mut img, name, LEFT + i * 150, 8, color);
+    // The legend, one name after another (it fits one panel's width).
+    let mut x = LEFT;
+    for ((name, _), &color) in INITS.iter().zip(&COLORS) {
+        text(&mut img, name, x, 8, color);
+        x += super::font::text_width(name, 1) + 24;
     }
     for (p, cfg) in results.configs.iter().enumerate() {
         let cells: Vec<&Cell> = results.cells.iter().filter(|c| c.task == cfg.task).collect();
