@@ -482,7 +482,7 @@ pub fn xray_nodule_mask(anatomy: &Anatomy, size: usize) -> Result<Volume, Volume
 
 /// Renders patient `index` as an axial chest CT in Hounsfield units.
 pub fn chest_ct(seed: u64, index: u64, cfg: &PhantomConfig) -> Result<Phantom, VolumeError> {
-    Ok(chest_ct_with_nodule_mask(seed, index, cfg)?.0)
+    render_ct(seed, index, cfg, None)
 }
 
 /// Renders patient `index` as [`chest_ct`] does, with its nodule mask: 1 on the voxels a
@@ -493,6 +493,19 @@ pub fn chest_ct_with_nodule_mask(
     index: u64,
     cfg: &PhantomConfig,
 ) -> Result<(Phantom, Volume), VolumeError> {
+    let mut mask = Volume::filled(cfg.shape_3d, 0.0)?;
+    let phantom = render_ct(seed, index, cfg, Some(&mut mask))?;
+    let mask = mask.with_meta(Metadata { units: Units::Unit, ..phantom.volume.meta.clone() });
+    Ok((phantom, mask))
+}
+
+/// Renders the CT of patient `index`, marking its nodule voxels in `mask` when given.
+fn render_ct(
+    seed: u64,
+    index: u64,
+    cfg: &PhantomConfig,
+    mask: Option<&mut Volume>,
+) -> Result<Phantom, VolumeError> {
     let anatomy = Anatomy::sample(seed, index);
     let [nx, ny, nz] = cfg.shape_3d;
     let mut volume = Volume::filled(cfg.shape_3d, -1000.0)?;
@@ -515,15 +528,14 @@ pub fn chest_ct_with_nodule_mask(
             }
         }
     }
-    let mask = stamp_vessels_and_nodules(&mut volume, a, cfg, &heights)?;
+    stamp_vessels_and_nodules(&mut volume, a, cfg, &heights, mask);
     let meta = Metadata {
         spacing: cfg.spacing_3d,
         origin: [0.0; 3],
         modality: Modality::Ct,
         units: Units::Hounsfield,
     };
-    let mask = mask.with_meta(Metadata { units: Units::Unit, ..meta.clone() });
-    Ok((Phantom { volume: volume.with_meta(meta), anatomy }, mask))
+    Ok(Phantom { volume: volume.with_meta(meta), anatomy })
 }
 
 /// Tissue at `(u, w, t)` in HU before vessels, nodules and noise.
@@ -631,14 +643,15 @@ fn ct_tissue(a: &Anatomy, u: f32, w: f32, t: f32) -> f32 {
 const LUNG_BELOW_HU: f32 = -500.0;
 
 /// Adds the vessel tree and nodules, inside the lungs only, by stamping ellipsoids in voxel
-/// space; returns the nodule mask (the nodule voxels that were lung before any stamping, so a
-/// vessel crossing a nodule counts as nodule: both are bright there).
+/// space; sets to 1 in `mask`, when given, the nodule voxels that were lung before any
+/// stamping (so a vessel crossing a nodule counts as nodule: both are bright there).
 fn stamp_vessels_and_nodules(
     volume: &mut Volume,
     a: &Anatomy,
     cfg: &PhantomConfig,
     heights: &[f32],
-) -> Result<Volume, VolumeError> {
+    mask: Option<&mut Volume>,
+) {
     let [nx, ny, nz] = cfg.shape_3d;
     let sp = cfg.spacing_3d.map(|s| s as f32);
     let (sin, cos) = a.rotation.sin_cos();
@@ -671,13 +684,14 @@ fn stamp_vessels_and_nodules(
             }
         }
     };
-    let mut mask = Volume::filled(cfg.shape_3d, 0.0)?;
-    for n in &a.nodules {
-        ellipsoid(to_voxel(n.centre), n.radius_mm, &mut |i| {
-            if volume.data()[i] < LUNG_BELOW_HU {
-                mask.data_mut()[i] = 1.0;
-            }
-        });
+    if let Some(mask) = mask {
+        for n in &a.nodules {
+            ellipsoid(to_voxel(n.centre), n.radius_mm, &mut |i| {
+                if volume.data()[i] < LUNG_BELOW_HU {
+                    mask.data_mut()[i] = 1.0;
+                }
+            });
+        }
     }
     let data = volume.data_mut();
     let mut paint = |centre: [f32; 3], radius_mm: f32, hu: f32| {
@@ -699,7 +713,6 @@ fn stamp_vessels_and_nodules(
     for n in &a.nodules {
         paint(to_voxel(n.centre), n.radius_mm, 35.0);
     }
-    Ok(mask)
 }
 
 #[cfg(test)]

@@ -33,8 +33,8 @@ use crate::step::{Shard, sample_rows, shard_ranges};
 
 /// First phantom patient index of the benchmark (pretraining renders indices from 0).
 pub(crate) const PHANTOM_FIRST_PATIENT: u64 = 1 << 20;
-/// Window centres as fractions of the rendered radiograph: (row, column) over each lung.
-const LUNG_WINDOWS: [(f64, f64); 2] = [(0.40, 0.36), (0.40, 0.64)];
+/// Window centres as fractions of the rendered radiograph `[row, column, 0]` over each lung.
+const LUNG_WINDOWS: [[f64; 3]; 2] = [[0.40, 0.36, 0.0], [0.40, 0.64, 0.0]];
 /// Cube centres as fractions of the rendered CT `[X, Y, Z]` over each lung: X runs from the
 /// patient's right to left, Y front to back, Z from the lung bases up (where nodules lie).
 const LUNG_CUBES: [[f64; 3]; 2] = [[0.34, 0.5, 0.5], [0.66, 0.5, 0.5]];
@@ -202,45 +202,54 @@ fn budget(mut pool: Vec<Sample>, cfg: &FinetuneConfig, classes: usize) -> Vec<Sa
 
 /// The phantom benchmark: two lung windows per patient, with nodule masks.
 fn phantom(cfg: &FinetuneConfig) -> anyhow::Result<Vec<Sample>> {
-    let size = cfg.size;
-    let render = size * 5 / 2;
+    let render = cfg.size * 5 / 2;
     let pc = PhantomConfig { size_2d: render, ..PhantomConfig::default() };
     let mut samples = Vec::with_capacity(2 * cfg.patients);
     for p in 0..cfg.patients as u64 {
         let phantom = chest_xray(cfg.split_seed, PHANTOM_FIRST_PATIENT + p, &pc)?;
         let mask = xray_nodule_mask(&phantom.anatomy, render)?;
-        for (row, col) in LUNG_WINDOWS {
-            let corner = |f: f64| ((f * render as f64) as usize).saturating_sub(size / 2);
-            let corner = [corner(row), corner(col), 0];
-            let cut = |v: &Volume| crop(v, corner, [size, size, 1]).context("window outside");
-            let (image, mask) = (cut(&phantom.volume)?, cut(&mask)?);
-            let label = usize::from(mask.data().iter().any(|&m| m > 0.5));
-            let mask = (cfg.task == Task::Segment).then_some(mask);
-            samples.push(Sample { image, label, mask, group: p });
-        }
+        samples.extend(lung_samples(&phantom.volume, &mask, &LUNG_WINDOWS, cfg, p)?);
     }
     Ok(samples)
 }
 
 /// The 3-D phantom benchmark: two lung cubes per patient's CT, with nodule masks.
 fn phantom_ct(cfg: &FinetuneConfig) -> anyhow::Result<Vec<Sample>> {
-    let shape = cfg.sample_shape();
-    let render = shape.map(|n| 2 * n);
+    let render = cfg.sample_shape().map(|n| 2 * n);
     let pc = PhantomConfig { shape_3d: render, ..PhantomConfig::default() };
     let mut samples = Vec::with_capacity(2 * cfg.patients);
     for p in 0..cfg.patients as u64 {
         let (mut ct, mask) =
             chest_ct_with_nodule_mask(cfg.split_seed, PHANTOM_FIRST_PATIENT + p, &pc)?;
         genesis_io::Conventions::default().normalize(&mut ct.volume);
-        for centre in LUNG_CUBES {
-            let corner = [0, 1, 2]
-                .map(|i| ((centre[i] * render[i] as f64) as usize).saturating_sub(shape[i] / 2));
-            let cut = |v: &Volume| crop(v, corner, shape).context("cube outside the CT");
-            let (image, mask) = (cut(&ct.volume)?, cut(&mask)?);
-            let label = usize::from(mask.data().iter().any(|&m| m > 0.5));
-            let mask = (cfg.task == Task::Segment).then_some(mask);
-            samples.push(Sample { image, label, mask, group: p });
-        }
+        samples.extend(lung_samples(&ct.volume, &mask, &LUNG_CUBES, cfg, p)?);
+    }
+    Ok(samples)
+}
+
+/// The corner of the `shape` window centred at `centre` (fractions of the axes of `full`).
+fn window_corner(centre: [f64; 3], full: [usize; 3], shape: [usize; 3]) -> [usize; 3] {
+    [0, 1, 2].map(|i| ((centre[i] * full[i] as f64) as usize).saturating_sub(shape[i] / 2))
+}
+
+/// One labelled sample of patient `group` per window centre: the window of `image` and of its
+/// nodule `mask` (kept for segmentation), labelled by whether it holds any nodule.
+fn lung_samples(
+    image: &Volume,
+    mask: &Volume,
+    centres: &[[f64; 3]],
+    cfg: &FinetuneConfig,
+    group: u64,
+) -> anyhow::Result<Vec<Sample>> {
+    let shape = cfg.sample_shape();
+    let mut samples = Vec::with_capacity(centres.len());
+    for &centre in centres {
+        let corner = window_corner(centre, image.shape(), shape);
+        let cut = |v: &Volume| crop(v, corner, shape).context("lung window outside the phantom");
+        let (image, mask) = (cut(image)?, cut(mask)?);
+        let label = usize::from(mask.data().iter().any(|&m| m > 0.5));
+        let mask = (cfg.task == Task::Segment).then_some(mask);
+        samples.push(Sample { image, label, mask, group });
     }
     Ok(samples)
 }
@@ -452,9 +461,8 @@ mod tests {
             for (i, _) in mask.data().iter().enumerate().filter(|(_, m)| **m > 0.5) {
                 let (r, c) = (i / render, i % render);
                 total += 1;
-                inside += usize::from(LUNG_WINDOWS.iter().any(|&(wr, wc)| {
-                    let (r0, c0) =
-                        ((wr * 160.0) as usize - size / 2, (wc * 160.0) as usize - size / 2);
+                inside += usize::from(LUNG_WINDOWS.iter().any(|&centre| {
+                    let [r0, c0, _] = window_corner(centre, [render, render, 1], [size, size, 1]);
                     (r0..r0 + size).contains(&r) && (c0..c0 + size).contains(&c)
                 }));
             }
@@ -473,11 +481,9 @@ mod tests {
             for (i, _) in mask.data().iter().enumerate().filter(|(_, m)| **m > 0.5) {
                 let at = [i / (ny * nz), i / nz % ny, i % nz];
                 total += 1;
-                inside += usize::from(LUNG_CUBES.iter().any(|c| {
-                    (0..3).all(|k| {
-                        let lo = ((c[k] * pc.shape_3d[k] as f64) as usize) - shape[k] / 2;
-                        (lo..lo + shape[k]).contains(&at[k])
-                    })
+                inside += usize::from(LUNG_CUBES.iter().any(|&centre| {
+                    let lo = window_corner(centre, pc.shape_3d, shape);
+                    (0..3).all(|k| (lo[k]..lo[k] + shape[k]).contains(&at[k]))
                 }));
             }
         }
