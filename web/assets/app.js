@@ -47,11 +47,7 @@ function useImage(image, name) {
  * its data file, or the slices of a DICOM series) to the 3-D panel. */
 async function openFiles(files) {
   const total = files.reduce((n, f) => n + f.bytes.byteLength, 0);
-  const label = files.length === 1 ? files[0].name : `${files.length} files`;
-  if (total > MAX_DROP_BYTES) {
-    showError(`${label}: ${(total / 1e6).toFixed(0)} MB; the page takes at most ${MAX_DROP_BYTES / 1e6} MB.`);
-    return;
-  }
+  const label = labelOf(files);
   try {
     const joined = new Uint8Array(total);
     let at = 0;
@@ -101,6 +97,9 @@ function showKeys({ loaded, unused }) {
   $("weights-keys").hidden = false;
 }
 
+/** How messages name `files`: the file's name, or how many there are. */
+const labelOf = (files) => files.length === 1 ? files[0].name : `${files.length} files`;
+
 /** Files a folder holds that are not slices: hidden files, DICOMDIR indexes, thumbnails. */
 const CLUTTER = /^(\.|dicomdir$|thumbs\.db$|desktop\.ini$)/i;
 
@@ -117,10 +116,10 @@ function droppedFiles(dataTransfer) {
   })();
 }
 
-/** Adds the files under `entry` (a file or a folder, recursively) to `files`, clutter skipped. */
+/** Adds the files under `entry` (a file or a folder, recursively) to `files`. */
 async function walk(entry, files) {
   if (entry.isFile) {
-    if (!CLUTTER.test(entry.name)) files.push(await new Promise((ok, fail) => entry.file(ok, fail)));
+    files.push(await new Promise((ok, fail) => entry.file(ok, fail)));
     return;
   }
   const reader = entry.createReader();
@@ -131,13 +130,15 @@ async function walk(entry, files) {
   }
 }
 
+/** Opens chosen or dropped files: weights go to the models; the rest, clutter skipped and the
+ * size checked before anything is read, to `openFiles`. */
 async function openFileList(all) {
   const list = [...all].filter((f) => !CLUTTER.test(f.name));
   const weights = list.find((f) => WEIGHTS.test(f.name));
   if (weights) return openWeights(weights);
   const total = list.reduce((n, f) => n + f.size, 0);
   if (total > MAX_DROP_BYTES) {
-    showError(`${list.length} files, ${(total / 1e6).toFixed(0)} MB; the page takes at most ${MAX_DROP_BYTES / 1e6} MB.`);
+    showError(`${labelOf(list)}: ${(total / 1e6).toFixed(0)} MB; the page takes at most ${MAX_DROP_BYTES / 1e6} MB.`);
     return;
   }
   const files = [];
